@@ -1,0 +1,77 @@
+/* tb_check.h: check levels, assertions, fatal errors and statistics
+ * counters shared by every allocator design.
+ *
+ *   TB_CHECK_LEVEL 0  measured builds: nothing checked
+ *                  1  cheap checks: invalid and double free abort, naming
+ *                     the pointer (tb_fatal)
+ *                  2  internal asserts (tb_assert)
+ *                  3  a whole-heap validation after every operation
+ *   TB_STATS       1  counters in tb_stats_t are maintained; 0 compiles them
+ *                     out (TB_STAT_ADD does nothing, stats() reports NA)
+ *
+ * Both are set by the build per compiled copy of an allocator (see
+ * cmake/TbDesign.cmake): one copy per check level.
+ */
+#ifndef TB_CHECK_H
+#define TB_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifndef TB_CHECK_LEVEL
+#define TB_CHECK_LEVEL 0
+#endif
+#ifndef TB_STATS
+#define TB_STATS 1
+#endif
+
+#if TB_CHECK_LEVEL < 0 || TB_CHECK_LEVEL > 3
+#error "TB_CHECK_LEVEL must be 0..3"
+#endif
+
+#if defined(__GNUC__)
+#define tb_likely(x) __builtin_expect(!!(x), 1)
+#define tb_unlikely(x) __builtin_expect(!!(x), 0)
+#define tb_noinline __attribute__((noinline))
+#define tb_always_inline inline __attribute__((always_inline))
+#else
+#define tb_likely(x) (x)
+#define tb_unlikely(x) (x)
+#define tb_noinline
+#define tb_always_inline inline
+#endif
+
+/* Print "testbed: <alloc>: <what> <ptr>" to stderr and abort(). Used for
+ * detected misuse (invalid or double free) and failed validation. */
+_Noreturn void tb_fatal(const char *alloc, const char *what, const void *p);
+_Noreturn void tb_assert_fail(const char *expr, const char *file, int line);
+
+#if TB_CHECK_LEVEL >= 2
+#define tb_assert(e) ((e) ? (void)0 : tb_assert_fail(#e, __FILE__, __LINE__))
+#else
+#define tb_assert(e) ((void)0)
+#endif
+
+/* Statistics counters: TB_STAT_ADD(stats_struct, field, n). */
+#if TB_STATS
+#define TB_STAT_ADD(st, field, n) ((st).field += (n))
+#else
+#define TB_STAT_ADD(st, field, n) ((void)0)
+#endif
+#define TB_STAT_INC(st, field) TB_STAT_ADD(st, field, 1)
+
+/* Allocator sources are compiled once per check level as one translation
+ * unit (a unity build, cmake/TbDesign.cmake). Functions shared between the
+ * files of one design are declared TB_INTERNAL so each copy keeps its own;
+ * the operations table is named with TB_OPS_SYMBOL(prefix), which gives
+ * tb_<prefix>_ops_l<level>. */
+#ifdef TB_UNITY
+#define TB_INTERNAL static
+#else
+#define TB_INTERNAL
+#endif
+#define TB_OPS_SYMBOL(prefix) TB_OPS_SYMBOL_(prefix, TB_CHECK_LEVEL)
+#define TB_OPS_SYMBOL_(p, l) TB_OPS_SYMBOL__(p, l)
+#define TB_OPS_SYMBOL__(p, l) tb_##p##_ops_l##l
+
+#endif /* TB_CHECK_H */

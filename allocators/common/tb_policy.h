@@ -1,0 +1,136 @@
+/* tb_policy.h: the allocation policy that `inline` and `oob` share.
+ *
+ * The two designs must make the same decisions for the same request
+ * sequence and differ only in where their metadata lives. Everything that
+ * decides (block sizes, size classes, bins, the fit rule, splitting, the
+ * top block, growth, the large-block threshold) is defined here once; the
+ * designs implement the data structures. allocators/README.md restates the
+ * policy as a table.
+ *
+ * Terms:
+ *   request     - the n a caller passed to malloc.
+ *   block size  - bytes a block occupies in the space, per-block word
+ *                 included: tb_block_size(n) = max(MIN_BLOCK, align16(n + 8)).
+ *                 The 8 bytes are the inline header or the oob back-pointer,
+ *                 so both designs spend the same 8 bytes in-band per block in
+ *                 use, and usable size = block size - 8.
+ *   MIN_BLOCK   - the one placement-dependent constant: 32 for inline (a
+ *                 free block must hold its header, two links and a footer),
+ *                 16 for oob (only the back-pointer and 8 bytes of data).
+ *                 A design passes its own to the functions below.
+ *   bin         - a set of free blocks. Bins 1..63 are exact small bins, one
+ *                 per block size 16..1008 (index = size / 16); bins 64..127
+ *                 are large bins, four per power of two from 1 KiB
+ *                 (log-spaced), the last one open-ended.
+ *   bitmap      - one bit per bin, set iff the bin is non-empty.
+ *   top         - the free block at the end of the committed space
+ *                 (wilderness). It is never in a bin and is used last.
+ *   large block - a block of at least TB_LARGE_THRESHOLD bytes; it comes
+ *                 straight from the system (space_map) when the space can
+ *                 grow, and from the space like any block when it is fixed.
+ *
+ * The fit rule, for a block size s:
+ *   1. bin b = tb_bin_index(s). If b is small and non-empty: take its most
+ *      recently freed block (exact fit, LIFO).
+ *      If b is large: best fit inside b (the smallest block >= s; ties go
+ *      to the most recently freed); every block examined is a bin step.
+ *   2. Otherwise the first non-empty bin above b (bitmap search): take its
+ *      most recently freed block.
+ *   3. Otherwise the top; if the top is too small, grow the space (the top
+ *      grows by what was committed) and take from the top.
+ *   A block taken from a bin or the top is split when the remainder is at
+ *   least MIN_BLOCK; the remainder goes back to its bin (or stays the top).
+ * Freeing merges immediately with both physical neighbours if they are free
+ * (two free blocks never touch), and with the top if it is the next block;
+ * the result goes to the head of its bin (LIFO).
+ * realloc: shrinking splits off the tail when it is at least MIN_BLOCK;
+ * growing takes from a free next neighbour or the top when the sum is
+ * enough (splitting the rest); otherwise allocate, copy, free.
+ * Nothing is given back to the system from the top (no trim).
+ */
+#ifndef TB_POLICY_H
+#define TB_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TB_WORD ((size_t)8)          /* in-band bytes per block in use */
+#define TB_ALIGN_SHIFT 4
+#define TB_ALIGN_SIZE ((size_t)1 << TB_ALIGN_SHIFT) /* 16 */
+#define TB_ALIGN_MASK (TB_ALIGN_SIZE - 1)
+
+#define TB_NBINS 128
+#define TB_NSMALL 64                  /* bins 1..63 small; 0 unused */
+#define TB_SMALL_MAX ((size_t)(TB_NSMALL - 1) << TB_ALIGN_SHIFT) /* 1008 */
+#define TB_LARGE_MIN_SHIFT 10         /* first large bin starts at 1 KiB */
+#define TB_LARGE_PER_POW2 4
+
+#define TB_LARGE_THRESHOLD ((size_t)256 << 10) /* blocks >= this come from the system */
+
+/* Largest request any design accepts: leaves room for the per-block word,
+ * alignment padding and a large block's page rounding without overflow. */
+#define TB_MAX_REQUEST (((size_t)1 << 62) - 1)
+
+_Static_assert(TB_SMALL_MAX + TB_ALIGN_SIZE == ((size_t)1 << TB_LARGE_MIN_SHIFT),
+               "small bins must end where large bins start");
+_Static_assert(TB_NSMALL + TB_LARGE_PER_POW2 * 16 == TB_NBINS, "bin count");
+
+static inline size_t tb_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+
+/* Block size for a request, or 0 if the request is too large. */
+static inline size_t tb_block_size(size_t n, size_t min_block) {
+  if (n > TB_MAX_REQUEST) return 0;
+  size_t s = (n + TB_WORD + TB_ALIGN_MASK) & ~TB_ALIGN_MASK;
+  return s < min_block ? min_block : s;
+}
+
+static inline bool tb_is_small(size_t block_size) { return block_size <= TB_SMALL_MAX; }
+
+static inline unsigned tb_log2(size_t x) { return (unsigned)(63 - __builtin_clzll((unsigned long long)x)); }
+
+/* Bin of a block size (a multiple of 16, at least 16). */
+static inline unsigned tb_bin_index(size_t s) {
+  if (s <= TB_SMALL_MAX) return (unsigned)(s >> TB_ALIGN_SHIFT);
+  unsigned lg = tb_log2(s);
+  unsigned idx = TB_NSMALL + ((lg - TB_LARGE_MIN_SHIFT) << 2) + (unsigned)((s >> (lg - 2)) & 3u);
+  return idx < TB_NBINS ? idx : TB_NBINS - 1;
+}
+
+/* Smallest block size that lands in bin i (i >= 1). */
+static inline size_t tb_bin_min_size(unsigned i) {
+  if (i < TB_NSMALL) return (size_t)i << TB_ALIGN_SHIFT;
+  unsigned k = i - TB_NSMALL, lg = TB_LARGE_MIN_SHIFT + (k >> 2);
+  return ((size_t)1 << lg) + ((size_t)(k & 3u) << (lg - 2));
+}
+
+/* The bitmap of non-empty bins. */
+typedef struct tb_binmap_s {
+  uint64_t w[TB_NBINS / 64];
+} tb_binmap_t;
+
+static inline void tb_binmap_set(tb_binmap_t *m, unsigned i) { m->w[i >> 6] |= (uint64_t)1 << (i & 63); }
+static inline void tb_binmap_clear(tb_binmap_t *m, unsigned i) { m->w[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
+static inline bool tb_binmap_test(const tb_binmap_t *m, unsigned i) { return (m->w[i >> 6] >> (i & 63)) & 1u; }
+
+/* First non-empty bin >= i, or TB_NBINS if none. */
+static inline unsigned tb_binmap_next(const tb_binmap_t *m, unsigned i) {
+  for (unsigned w = i >> 6; w < TB_NBINS / 64; w++) {
+    uint64_t bits = m->w[w];
+    if (w == (i >> 6)) bits &= ~(uint64_t)0 << (i & 63);
+    if (bits) return (w << 6) + (unsigned)__builtin_ctzll(bits);
+  }
+  return TB_NBINS;
+}
+
+/* Whether a block of size `have` taken for `need` bytes is split. */
+static inline bool tb_should_split(size_t have, size_t need, size_t min_block) {
+  return have - need >= min_block;
+}
+
+/* Whether a block size goes straight to the system (growable spaces only). */
+static inline bool tb_is_large(size_t block_size, bool space_can_grow) {
+  return space_can_grow && block_size >= TB_LARGE_THRESHOLD;
+}
+
+#endif /* TB_POLICY_H */

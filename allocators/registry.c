@@ -1,0 +1,52 @@
+/* registry.c: every allocator the testbed knows, by name and check level.
+ *
+ * The designs (inline, oob) are compiled once per check level 0..3 and
+ * export tb_<prefix>_ops_l<level>; the references (glibc, bump) are
+ * compiled once and serve every level. The build defines TB_HAVE_<DESIGN>
+ * for each design it compiled.
+ */
+#include <string.h>
+
+#include "tb_alloc.h"
+
+extern const tb_allocator_t tb_glibc_ops, tb_bump_ops;
+
+#define TB_DESIGN_LEVELS(p) \
+  extern const tb_allocator_t tb_##p##_ops_l0, tb_##p##_ops_l1, tb_##p##_ops_l2, tb_##p##_ops_l3;
+#ifdef TB_HAVE_INLINE
+TB_DESIGN_LEVELS(inl)
+#endif
+#ifdef TB_HAVE_OOB
+TB_DESIGN_LEVELS(oob)
+#endif
+
+#define TB_ROW(p) {&tb_##p##_ops_l0, &tb_##p##_ops_l1, &tb_##p##_ops_l2, &tb_##p##_ops_l3}
+#define TB_REF(x) {&x, &x, &x, &x}
+
+/* One row per allocator, one column per check level. */
+static const tb_allocator_t *const table[][4] = {
+#ifdef TB_HAVE_INLINE
+    TB_ROW(inl),
+#endif
+#ifdef TB_HAVE_OOB
+    TB_ROW(oob),
+#endif
+    TB_REF(tb_glibc_ops),
+    TB_REF(tb_bump_ops),
+};
+
+const tb_allocator_t *tb_allocator_at(size_t i, int level) {
+  if (level < 0 || level > 3 || i >= sizeof table / sizeof table[0]) return NULL;
+  return table[i][level];
+}
+
+const tb_allocator_t *tb_allocator_find(const char *name, int level) {
+  const tb_allocator_t *a;
+  for (size_t i = 0; (a = tb_allocator_at(i, level)) != NULL; i++)
+    if (strcmp(a->name, name) == 0) return a;
+  return NULL;
+}
+
+int tb_default_check_level(void) { return TB_DEFAULT_CHECK_LEVEL; }
+
+bool tb_stats_enabled(void) { return TB_STATS; }
