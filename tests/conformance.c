@@ -101,12 +101,12 @@ START_TEST(t_calloc_zeroes) {
     release(H, d);
     unsigned char *p = A->calloc(H, 1, sizes[i]);
     ck_assert_ptr_nonnull(p);
-    for (size_t k = 0; k < sizes[i]; k++) ck_assert_msg(p[k] == 0, "calloc(1,%zu)[%zu] = %u", sizes[i], k, p[k]);
+    ck_assert_msg(tb_all_zero(p, sizes[i]), "calloc(1, %zu) not zeroed", sizes[i]);
     release(H, p);
   }
   unsigned char *q = A->calloc(H, 37, 13);
   ck_assert_ptr_nonnull(q);
-  for (size_t k = 0; k < 37 * 13; k++) ck_assert_uint_eq(q[k], 0);
+  ck_assert(tb_all_zero(q, 37 * 13));
   release(H, q);
 }
 END_TEST
@@ -411,7 +411,7 @@ static void random_run(tb_heap_t *h, uint64_t seed, long nops, size_t max_live, 
       if (k < 65) {
         p = A->calloc(h, 1, n);
         ck_assert_ptr_nonnull(p);
-        for (size_t j = 0; j < n; j++) ck_assert_msg(((unsigned char *)p)[j] == 0, "op %ld: calloc not zero", op);
+        ck_assert_msg(tb_all_zero(p, n), "op %ld: calloc not zero", op);
       } else if (k < 75) {
         size_t a = (size_t)1 << (tb_rand(&r) % 13);
         p = A->aligned_alloc(h, a, n);

@@ -121,6 +121,7 @@ static bool bump_check(tb_heap_t *h, char *why, size_t len) {
 static void bump_stats(tb_heap_t *h, tb_stats_t *st) {
   tb_stats_clear(st);
   st->committed_bytes = h->space->committed;
+  st->peak_committed_bytes = h->space->committed; /* bump never gives memory back */
   st->top_bytes = h->space->committed - h->used;
   st->largest_free = st->top_bytes;
   st->mallocs = h->mallocs;

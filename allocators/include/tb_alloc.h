@@ -52,7 +52,8 @@ extern "C" {
  * build has TB_STATS=0 the counters are compiled out and report NA.
  * X(name, unit, kind, description) */
 #define TB_STAT_FIELDS(X)                                                                  \
-  X(committed_bytes, "B", gauge, "bytes of address space the heap has committed")           \
+  X(committed_bytes, "B", gauge, "bytes the heap holds from the system now (space + large blocks)") \
+  X(peak_committed_bytes, "B", gauge, "most bytes the heap held from the system at once")      \
   X(metadata_bytes, "B", gauge, "bytes holding allocator metadata (headers, records, bins)") \
   X(live_bytes, "B", gauge, "usable bytes of blocks in use")                                 \
   X(live_blocks, "1", gauge, "blocks in use")                                                \

@@ -1,0 +1,27 @@
+/* cmd_list.c: `testbed list`: what this build can measure with. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tb_alloc.h"
+#include "tb_cli.h"
+
+static int list_main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (tb_cli_is_help(argv[i])) {
+      printf("usage: testbed list\n\nLists the registered allocators with their capabilities.\n");
+      return 0;
+    }
+    return tb_cli_usage_error("list", "unknown option '%s'", argv[i]);
+  }
+  printf("allocators (check level used by default: %d; statistics %s):\n", tb_default_check_level(),
+         tb_stats_enabled() ? "on" : "off");
+  const tb_allocator_t *a;
+  for (size_t i = 0; (a = tb_allocator_at(i, 0)) != NULL; i++) {
+    printf("  %-8s %s%s%s%s  %s\n", a->name, (a->caps & TB_CAP_FREE) ? "free " : "",
+           (a->caps & TB_CAP_SPACE) ? "space " : "", (a->caps & TB_CAP_CHECK) ? "check " : "",
+           (a->caps & TB_CAP_DETECT_FREE) ? "detect-free " : "", a->description);
+  }
+  return 0;
+}
+
+const tb_command_t tb_cmd_list = {"list", "list allocators (and workloads, backends, profiles)", list_main};

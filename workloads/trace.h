@@ -1,0 +1,88 @@
+/* trace.h: workload traces: what a program asked of its allocator, and how
+ * it used the memory. Contract between the trace sources (generators,
+ * recorder, importers: workloads/) and the replay harness (harness/).
+ * The file formats are specified in workloads/README.md.
+ *
+ * Objects and terms:
+ *   object  - one allocated block over its whole life, named by an id
+ *             (0 .. nobjects-1). realloc keeps the id (the object moves or
+ *             resizes); an id may be reused only after its object was freed.
+ *   op      - one operation on an object, done by one thread: malloc,
+ *             calloc, aligned allocation, realloc, free, or a touch (read
+ *             or write of a byte range of a live object).
+ *   stream  - the ops of one thread, in that thread's order.
+ *   sync    - a wait op the loader inserts where an object passes from one
+ *             thread to another (as glibc's trace2wl does), so cross-thread
+ *             frees replay in a valid order: the waiting thread may go on
+ *             once the other thread has completed its op number `arg`.
+ *   trace   - the streams of all threads, decoded in memory (tb_trace_t).
+ *
+ * On disk a trace is one sequence of ops in a valid global order, each
+ * with its thread number; text ("testbed-trace 1") or binary (varints),
+ * optionally gzip- or zstd-compressed. The loader splits it into streams
+ * and inserts the syncs.
+ */
+#ifndef TB_TRACE_H
+#define TB_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+  TB_OP_MALLOC = 1,  /* id, arg = size */
+  TB_OP_CALLOC = 2,  /* id, arg = total size (nmemb * size) */
+  TB_OP_ALIGNED = 3, /* id, arg = size, align = log2(alignment) */
+  TB_OP_REALLOC = 4, /* id (live), arg = new size */
+  TB_OP_FREE = 5,    /* id (live) */
+  TB_OP_READ = 6,    /* id (live), arg = offset | (uint64_t)len << 32 */
+  TB_OP_WRITE = 7,   /* id (live), arg = offset | (uint64_t)len << 32 */
+  TB_OP_SYNC = 8     /* id = thread to wait for, arg = its op index (complete) */
+} tb_opcode_t;
+
+/* One decoded op: 16 bytes. */
+typedef struct tb_op_s {
+  uint8_t code;   /* tb_opcode_t */
+  uint8_t align;  /* log2 of the alignment (TB_OP_ALIGNED) */
+  uint16_t flags; /* reserved, 0 */
+  uint32_t id;    /* object id, or thread for TB_OP_SYNC */
+  uint64_t arg;   /* size, touch range or op index, by code */
+} tb_op_t;
+
+_Static_assert(sizeof(tb_op_t) == 16, "a decoded op is 16 bytes");
+
+static inline uint32_t tb_touch_offset(const tb_op_t *op) { return (uint32_t)op->arg; }
+static inline uint32_t tb_touch_len(const tb_op_t *op) { return (uint32_t)(op->arg >> 32); }
+
+typedef struct tb_trace_s {
+  uint32_t nthreads;
+  uint32_t nobjects;   /* ids are < nobjects */
+  tb_op_t **ops;       /* ops[t]: stream of thread t */
+  size_t *nops;        /* nops[t]: its length, syncs included */
+  uint64_t total_ops;  /* allocator and touch ops, syncs excluded */
+  char *provenance;    /* the file's comment lines, or NULL */
+} tb_trace_t;
+
+typedef enum { TB_TRACE_TEXT = 1, TB_TRACE_BINARY = 2 } tb_trace_format_t;
+typedef enum { TB_COMPRESS_NONE = 0, TB_COMPRESS_GZIP = 1, TB_COMPRESS_ZSTD = 2 } tb_compress_t;
+
+/* Load a whole trace (format and compression detected from the content).
+ * Validates every op: unknown op, malformed line or record, truncation,
+ * an op on an id that is not live, id reuse while live, a touch out of
+ * the object's range. On error returns non-zero, leaves *t empty and
+ * writes "FILE:LINE: what" (text) or "FILE: op N: what" (binary) to err. */
+int tb_trace_load(const char *path, tb_trace_t *t, char *err, size_t errlen);
+void tb_trace_free(tb_trace_t *t);
+
+/* Streaming writer for sources: ops in global order with their thread.
+ * Writes to a temporary name beside `path` and renames on a successful
+ * close, so no half-written trace is ever left behind; abort() on error
+ * removes it. provenance: comment text (lines) written at the top. */
+typedef struct tb_trace_writer_s tb_trace_writer_t;
+tb_trace_writer_t *tb_trace_writer_open(const char *path, tb_trace_format_t fmt, tb_compress_t comp,
+                                        const char *provenance, char *err, size_t errlen);
+int tb_trace_write(tb_trace_writer_t *w, uint32_t thread, const tb_op_t *op);
+int tb_trace_writer_close(tb_trace_writer_t *w, char *err, size_t errlen);
+void tb_trace_writer_abort(tb_trace_writer_t *w);
+
+#endif /* TB_TRACE_H */
