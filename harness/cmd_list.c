@@ -2,13 +2,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend.h"
+#include "profiles.h"
 #include "tb_alloc.h"
 #include "tb_cli.h"
 
 static int list_main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (tb_cli_is_help(argv[i])) {
-      printf("usage: testbed list\n\nLists the registered allocators with their capabilities.\n");
+      printf("usage: testbed list\n\nLists the registered allocators with their capabilities, the measurement\nbackends (available here or not, and why) and the machine profiles.\n");
       return 0;
     }
     return tb_cli_usage_error("list", "unknown option '%s'", argv[i]);
@@ -20,6 +22,22 @@ static int list_main(int argc, char **argv) {
     printf("  %-8s %s%s%s%s  %s\n", a->name, (a->caps & TB_CAP_FREE) ? "free " : "",
            (a->caps & TB_CAP_SPACE) ? "space " : "", (a->caps & TB_CAP_CHECK) ? "check " : "",
            (a->caps & TB_CAP_DETECT_FREE) ? "detect-free " : "", a->description);
+  }
+  /* measurement backends (harness/measure) */
+  char choice[128], reason[512], why[512];
+  printf("backends (--backend NAME[:PROFILE]):\n");
+  const tb_backend_t *b;
+  for (size_t i = 0; (b = tb_backend_at(i)) != NULL; i++) {
+    bool ok = b->available ? b->available(why, sizeof why) : true;
+    printf("  %-10s %-13s %s\n  %-10s %-13s %s\n", b->name, ok ? "available" : "unavailable", b->summary, "", "",
+           b->available ? why : "");
+  }
+  tb_backend_default(choice, sizeof choice, reason, sizeof reason);
+  printf("  default here: %s (%s)\n", choice, reason);
+  char err[512];
+  if (tb_profiles_list(stdout, err, sizeof err)) {
+    fprintf(stderr, "testbed list: %s\n", err);
+    return 2;
   }
   return 0;
 }

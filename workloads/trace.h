@@ -61,6 +61,15 @@ typedef struct tb_trace_s {
   size_t *nops;        /* nops[t]: its length, syncs included */
   uint64_t total_ops;  /* allocator and touch ops, syncs excluded */
   char *provenance;    /* the file's comment lines, or NULL */
+  /* Added by the loader (extension of the first contract): */
+  uint64_t peak_live_bytes; /* most requested bytes live at once, in file order:
+                               the ideal heap the allocators are compared to */
+  uint64_t nsyncs;          /* TB_OP_SYNC ops inserted */
+  /* The file's global order, run-length coded (8 B per change of thread),
+   * so that tb_trace_save() writes the ops back in exactly that order. */
+  uint32_t *run_thread;     /* run i: run_count[i] ops (syncs excluded) */
+  uint32_t *run_count;      /*        of thread run_thread[i] */
+  size_t nruns;
 } tb_trace_t;
 
 typedef enum { TB_TRACE_TEXT = 1, TB_TRACE_BINARY = 2 } tb_trace_format_t;
@@ -84,5 +93,19 @@ tb_trace_writer_t *tb_trace_writer_open(const char *path, tb_trace_format_t fmt,
 int tb_trace_write(tb_trace_writer_t *w, uint32_t thread, const tb_op_t *op);
 int tb_trace_writer_close(tb_trace_writer_t *w, char *err, size_t errlen);
 void tb_trace_writer_abort(tb_trace_writer_t *w);
+
+/* ---- helpers (extensions) ---- */
+
+/* Write a loaded trace to path in its original global order (lossless
+ * conversion). 0 or -1 with a message. */
+int tb_trace_save(const tb_trace_t *t, const char *path, tb_trace_format_t fmt, tb_compress_t comp, char *err,
+                  size_t errlen);
+
+/* Format and compression a file name suggests: *.gz gzip, *.zst zstd; then
+ * *.txt / *.trace text, anything else binary. */
+void tb_trace_form_from_name(const char *path, tb_trace_format_t *fmt, tb_compress_t *comp);
+/* "text"|"binary", "none"|"gzip"|"zstd": 0 when known, else -1. */
+int tb_trace_parse_format(const char *s, tb_trace_format_t *fmt);
+int tb_trace_parse_compress(const char *s, tb_compress_t *comp);
 
 #endif /* TB_TRACE_H */

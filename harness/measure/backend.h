@@ -57,6 +57,14 @@ typedef struct tb_backend_s {
   int (*reexec)(tb_backend_inst_t *b, char *const argv[], char *err, size_t errlen);
   void (*report)(tb_backend_inst_t *b, uint64_t ops, tb_emit_fn emit, void *ctx);
   void (*close)(tb_backend_inst_t *b);
+  /* Additions (may be NULL; callers check):
+   * available: whether this backend can measure on this machine, with the
+   *   reason when it cannot (no PAPI, no valgrind, no counters, ...).
+   * meta: a JSON object describing how the numbers of this instance were
+   *   obtained (events used, multiplexing, simulated geometry), for
+   *   meta.json; writes "{}" when there is nothing to say. */
+  bool (*available)(char *why, size_t whylen);
+  void (*meta)(tb_backend_inst_t *b, char *buf, size_t len);
 } tb_backend_t;
 
 /* The registered backends, by name (the part before ':'), or NULL. */
@@ -67,5 +75,18 @@ const tb_backend_t *tb_backend_at(size_t i);
  * events can be counted, otherwise "timer,cachegrind:host". Writes the
  * choice (comma-separated) and a one-line reason. */
 void tb_backend_default(char *choice, size_t clen, char *reason, size_t rlen);
+
+/* Split a user spec "name[:profile]": returns the backend (NULL when the
+ * name is unknown) and sets *profile to the text after the first ':' (NULL
+ * when there is none). */
+const tb_backend_t *tb_backend_lookup(const char *spec, const char **profile);
+
+/* True in the child a reexec backend started under a simulator (the
+ * environment holds TB_BACKEND_INNER): the harness then replays one run
+ * itself, calls thread_begin/window_begin/window_end/thread_end (which only
+ * mark the window for the simulator) and writes no results; report() emits
+ * nothing there. */
+bool tb_backend_inner(void);
+#define TB_BACKEND_INNER_ENV "TB_BACKEND_INNER"
 
 #endif /* TB_BACKEND_H */

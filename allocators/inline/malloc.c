@@ -1,0 +1,187 @@
+/* malloc.c: finding a block (the fit rule of tb_policy.h), growing the
+ * space, malloc and calloc. */
+#include "inl.h"
+
+/* Mark free block b (taken from a bin, size `have`) in use for `s` bytes,
+ * splitting off the tail when it is at least MIN_BLOCK. Its previous block
+ * is in use (free blocks never touch), its next one too. */
+static tb_always_inline void *inl_use_free(tb_heap_t *h, uint8_t *b, size_t have, size_t s) {
+  if (tb_should_split(have, s, INL_MIN_BLOCK)) {
+    uint8_t *r = b + s;
+    size_t rs = have - s;
+    *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
+    *inl_hdr(r) = rs | INL_PINUSE;
+    inl_set_foot(r, rs);
+    inl_bin_insert(h, r, rs);
+    TB_STAT_INC(h->st, splits);
+    have = s;
+  } else {
+    *inl_hdr(b) = have | INL_PINUSE | INL_CINUSE;
+    *inl_hdr(b + have) |= INL_PINUSE;
+  }
+  return inl_mem(b);
+}
+
+/* Grow the space until the top holds s bytes. */
+static tb_noinline bool inl_grow(tb_heap_t *h, size_t s) {
+  space_t *sp = h->space;
+  size_t need = (size_t)(h->top - sp->base) + s + TB_WORD;
+  if (need < s || space_grow_to(sp, need)) return false;
+  h->end = sp->base + sp->committed - TB_WORD;
+  h->top_size = (size_t)(h->end - h->top);
+  if (sp->committed + h->large_bytes > h->peak_committed) h->peak_committed = sp->committed + h->large_bytes;
+  TB_STAT_INC(h->st, grows);
+  return true;
+}
+
+/* Best fit inside large bin i: the smallest block >= s, ties to the most
+ * recently freed (the list is LIFO, so the first one met). */
+static uint8_t *inl_best_fit(tb_heap_t *h, unsigned i, size_t s, size_t *have) {
+  inl_free_t *best = NULL;
+  size_t bs = SIZE_MAX;
+  for (inl_free_t *f = h->bins[i]; f; f = f->next) {
+    TB_STAT_INC(h->st, bin_steps);
+    size_t fs = inl_size(f->head);
+    if (fs >= s && fs < bs) {
+      best = f;
+      bs = fs;
+      if (fs == s) break;
+    }
+  }
+  *have = bs;
+  return (uint8_t *)best;
+}
+
+TB_INTERNAL void *inl_take(tb_heap_t *h, size_t s) {
+  unsigned i = tb_bin_index(s);
+  uint8_t *b;
+  size_t have;
+  if (tb_is_small(s)) {
+    inl_free_t *f = h->bins[i];
+    if (f) { /* exact fit: pop the head */
+      TB_STAT_INC(h->st, bin_steps);
+      h->bins[i] = f->next;
+      if (f->next)
+        f->next->prev = NULL;
+      else
+        tb_binmap_clear(&h->map, i);
+      b = (uint8_t *)f;
+      *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
+      *inl_hdr(b + s) |= INL_PINUSE;
+      return inl_mem(b);
+    }
+  } else if (h->bins[i]) {
+    b = inl_best_fit(h, i, s, &have);
+    if (b) {
+      inl_bin_unlink(h, b, have);
+      return inl_use_free(h, b, have, s);
+    }
+  }
+  if (tb_unlikely(h->map.w[0] | h->map.w[1])) {
+    unsigned j = tb_binmap_next(&h->map, i + 1);
+    if (j < TB_NBINS) {
+      b = (uint8_t *)h->bins[j];
+      TB_STAT_INC(h->st, bin_steps);
+      have = inl_size(*inl_hdr(b));
+      inl_bin_unlink(h, b, have);
+      return inl_use_free(h, b, have, s);
+    }
+  }
+  /* The top, used last. */
+  if (tb_unlikely(h->top_size < s) && !inl_grow(h, s)) return NULL;
+  b = h->top;
+  if (tb_likely(h->top_size - s >= INL_MIN_BLOCK)) {
+    h->top = b + s;
+    h->top_size -= s;
+    TB_STAT_INC(h->st, splits);
+  } else {
+    s = h->top_size;
+    h->top = h->end;
+    h->top_size = 0;
+  }
+  *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
+  return inl_mem(b);
+}
+
+TB_INTERNAL void *inl_malloc_locked(tb_heap_t *h, size_t n) {
+  size_t s = tb_block_size(n, INL_MIN_BLOCK);
+  if (tb_unlikely(!s)) return NULL;
+  void *p = tb_unlikely(tb_is_large(s, h->can_grow)) ? inl_large_map(h, TB_ALIGN_SIZE, n) : inl_take(h, s);
+  TB_STAT_ADD(h->st, mallocs, p != NULL);
+  return p;
+}
+
+/* Every case: lock (locked heaps), the fit rule, validation (level 3). */
+static tb_noinline void *inl_malloc_slow(tb_heap_t *h, size_t n) {
+  bool taken = tb_heap_lock(&h->lock, h->locked);
+  void *p = inl_malloc_locked(h, n);
+  INL_VALIDATE(h);
+  tb_heap_unlock(&h->lock, taken);
+  if (tb_unlikely(!p)) errno = ENOMEM;
+  return p;
+}
+
+/* The fast path of an unlocked call (inl_unlocked), below level 3: a small request
+ * served by the head of its exact bin, or by splitting the top when no bin
+ * is non-empty at all (then steps 1 and 2 of the fit rule find nothing).
+ * It makes the same decision as inl_take, only sooner. */
+static void *inl_malloc(tb_heap_t *h, size_t n) {
+#if TB_CHECK_LEVEL < 3
+  if (tb_likely(n <= TB_SMALL_MAX - TB_WORD) && inl_unlocked(h)) {
+    size_t s = (n + TB_WORD + TB_ALIGN_MASK) & ~TB_ALIGN_MASK;
+    s = s < INL_MIN_BLOCK ? INL_MIN_BLOCK : s;
+    unsigned i = (unsigned)(s >> TB_ALIGN_SHIFT);
+    inl_free_t *f = h->bins[i];
+    uint8_t *b;
+    if (f) {
+      h->bins[i] = f->next;
+      if (f->next)
+        f->next->prev = NULL;
+      else
+        tb_binmap_clear(&h->map, i);
+      b = (uint8_t *)f;
+      *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
+      *inl_hdr(b + s) |= INL_PINUSE;
+      TB_STAT_INC(h->st, bin_steps);
+      TB_STAT_INC(h->st, mallocs);
+      return inl_mem(b);
+    }
+    if (!(h->map.w[0] | h->map.w[1]) && h->top_size >= s + INL_MIN_BLOCK) {
+      b = h->top;
+      h->top = b + s;
+      h->top_size -= s;
+      *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
+      TB_STAT_INC(h->st, splits);
+      TB_STAT_INC(h->st, mallocs);
+      return inl_mem(b);
+    }
+    void *p = inl_take(h, s); /* the whole fit rule, without the lock layer */
+    if (tb_unlikely(!p)) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    TB_STAT_INC(h->st, mallocs);
+    return p;
+  }
+#endif
+  return inl_malloc_slow(h, n);
+}
+
+static void *inl_calloc(tb_heap_t *h, size_t n, size_t size) {
+  size_t t;
+  if (__builtin_mul_overflow(n, size, &t)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  bool taken = tb_heap_lock(&h->lock, h->locked);
+  void *p = inl_malloc_locked(h, t);
+  bool fresh = p && (*inl_hdr(inl_blk(p)) & INL_LARGE); /* new mappings are zero */
+  INL_VALIDATE(h);
+  tb_heap_unlock(&h->lock, taken);
+  if (!p) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (!fresh) memset(p, 0, t);
+  return p;
+}

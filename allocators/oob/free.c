@@ -1,0 +1,148 @@
+/* free.c: free, with immediate merging through the records (never by
+ * reading user memory), and giving back the tail of a block that shrinks. */
+#include "oob.h"
+
+static void oob_large_unmap(tb_heap_t *h, uint32_t i) {
+  oob_rec_t *r = &h->rec[i];
+  uintptr_t user = (uintptr_t)r->off + TB_WORD;
+  size_t len = oob_size(r);
+  space_unmap(h->space, (void *)(user - (uintptr_t)r->prev * TB_ALIGN_SIZE), len);
+  h->large_bytes -= len;
+  oob_rec_recycle(h, i);
+}
+
+/* Record i (USED), the block of user pointer `user`, becomes free: merged
+ * with a free successor, then either merged into the top (the successor is
+ * the top) or with a free predecessor, and the result goes to the head of
+ * its bin. The block's offset is computed from `user` (equal to r->off, as
+ * oob_get_rec proves at level >= 1): it keeps the record load off the
+ * critical path of a free followed by a malloc from the top. */
+TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *user) {
+  oob_rec_t *r = &h->rec[i];
+  if (tb_unlikely(oob_status(r) == OOB_LARGE)) {
+    oob_large_unmap(h, i);
+    return;
+  }
+  uint64_t size = oob_size(r);
+  uint32_t n = r->next;
+  if (n && oob_status(&h->rec[n]) == OOB_FREE) {
+    oob_rec_t *x = &h->rec[n];
+    oob_bin_remove(h, n);
+    size += oob_size(x);
+    r->next = x->next;
+    if (x->next)
+      h->rec[x->next].prev = i;
+    else
+      h->last = i;
+    oob_rec_recycle(h, n);
+    TB_STAT_INC(h->st, merges);
+  }
+  uint32_t p = r->prev;
+  bool pfree = p && oob_status(&h->rec[p]) == OOB_FREE;
+  if (!r->next) {
+    /* The top follows: the block (and a free predecessor) join it. */
+    tb_assert(r->off == (uint64_t)((const uint8_t *)user - h->base) - TB_WORD);
+    h->top_off = (uint64_t)((const uint8_t *)user - h->base) - TB_WORD;
+    h->last = p;
+    oob_rec_recycle(h, i);
+    TB_STAT_INC(h->st, merges);
+    if (pfree) {
+      oob_rec_t *q = &h->rec[p];
+      oob_bin_remove(h, p);
+      h->top_off = q->off;
+      h->last = q->prev;
+      oob_rec_recycle(h, p);
+      TB_STAT_INC(h->st, merges);
+    }
+    if (h->last) h->rec[h->last].next = 0;
+    return;
+  }
+  if (pfree) {
+    oob_rec_t *q = &h->rec[p];
+    oob_bin_remove(h, p);
+    oob_set(q, oob_size(q) + size, OOB_FREE);
+    q->next = r->next;
+    h->rec[r->next].prev = p;
+    oob_rec_recycle(h, i);
+    TB_STAT_INC(h->st, merges);
+    oob_bin_insert(h, p);
+    return;
+  }
+  oob_set(r, size, OOB_FREE);
+  oob_bin_insert(h, i);
+}
+
+/* Record i (USED) keeps s bytes; a tail of at least OOB_MIN_BLOCK goes back
+ * to the top, to a free successor, or to its bin as a new free block. A
+ * new record is needed only in the last case; without one (record array
+ * exhausted) the block keeps its tail. */
+TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s) {
+  oob_rec_t *r = &h->rec[i];
+  uint64_t have = oob_size(r);
+  if (!tb_should_split(have, s, OOB_MIN_BLOCK)) return;
+  uint64_t rem = have - s;
+  uint32_t n = r->next;
+  if (!n) {
+    h->top_off -= rem;
+  } else if (oob_status(&h->rec[n]) == OOB_FREE) {
+    oob_rec_t *x = &h->rec[n];
+    oob_bin_remove(h, n);
+    x->off -= rem;
+    oob_set(x, oob_size(x) + rem, OOB_FREE);
+    oob_bin_insert(h, n);
+    TB_STAT_INC(h->st, merges);
+  } else {
+    if (h->cap - h->nrec < 1 && !h->free_slot && !h->spare && !oob_rec_grow(h)) return;
+    uint32_t j = oob_rec_new(h);
+    r = &h->rec[i];
+    oob_rec_t *t = &h->rec[j];
+    t->off = r->off + s;
+    oob_set(t, rem, OOB_FREE);
+    t->prev = i;
+    t->next = n;
+    h->rec[n].prev = j;
+    r->next = j;
+    oob_bin_insert(h, j);
+  }
+  oob_set(r, s, OOB_USED);
+  TB_STAT_INC(h->st, splits);
+}
+
+static void oob_free(tb_heap_t *h, void *p) {
+  if (!p) return;
+#if TB_CHECK_LEVEL < 3
+  if (tb_likely(oob_unlocked(h))) {
+    /* The fast path of an unlocked call below level 3: the two cases
+     * without a free neighbour (the block joins the top, or goes to its
+     * bin alone). It does what oob_release does, with fewer registers. */
+    uint32_t i = oob_get_rec(h, p);
+    TB_STAT_INC(h->st, frees);
+    oob_rec_t *rec = h->rec, *r = &rec[i];
+    uint64_t sz = r->size;
+    uint32_t n = r->next, pv = r->prev;
+    if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED) && (!pv || oob_status(&rec[pv]) != OOB_FREE)) {
+      if (!n) {
+        h->top_off = (uint64_t)((uint8_t *)p - h->base) - TB_WORD;
+        h->last = pv;
+        if (pv) rec[pv].next = 0;
+        oob_rec_recycle(h, i);
+        TB_STAT_INC(h->st, merges);
+        return;
+      }
+      if (oob_status(&rec[n]) != OOB_FREE) {
+        r->size = (sz & ~OOB_STATUS_MASK) | OOB_FREE;
+        oob_bin_insert(h, i);
+        return;
+      }
+    }
+    oob_release(h, i, p);
+    return;
+  }
+#endif
+  bool taken = oob_lock(h);
+  uint32_t i = oob_get_rec(h, p);
+  TB_STAT_INC(h->st, frees);
+  oob_release(h, i, p);
+  oob_validate(h, "free");
+  oob_unlock(h, taken);
+}

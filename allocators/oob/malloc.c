@@ -1,0 +1,200 @@
+/* malloc.c: malloc and calloc, and the fit rule of tb_policy.h over the
+ * record array: exact small bin, best fit in a large bin, the first
+ * non-empty bin above (bitmap), then the top, growing the space. */
+#include "oob.h"
+
+/* Split record i (in use, size >= s) so that it keeps s bytes; the
+ * remainder becomes a free block in its bin. Only for blocks taken from a
+ * bin: their successor is in use, never free and never the top. */
+static void oob_split_taken(tb_heap_t *h, uint32_t i, size_t s) {
+  oob_rec_t *r = &h->rec[i];
+  uint64_t have = oob_size(r);
+  if (!tb_should_split(have, s, OOB_MIN_BLOCK)) return;
+  uint32_t j = oob_rec_new(h);
+  r = &h->rec[i];
+  oob_rec_t *t = &h->rec[j];
+  t->off = r->off + s;
+  oob_set(t, have - s, OOB_FREE);
+  t->prev = i;
+  t->next = r->next;
+  if (r->next)
+    h->rec[r->next].prev = j;
+  else
+    h->last = j; /* not reached while the invariants hold */
+  r->next = j;
+  oob_set(r, s, OOB_USED);
+  oob_bin_insert(h, j);
+  TB_STAT_INC(h->st, splits);
+}
+
+/* A block of exactly block size s (or the whole of a bin block too small
+ * to split), status USED, back-pointer not yet written. 0 + errno ENOMEM
+ * when the space cannot grow. Needs oob_rec_ready(). *offp = its offset. */
+TB_INTERNAL tb_always_inline uint32_t oob_take(tb_heap_t *h, size_t s, uint64_t *offp) {
+  unsigned b = tb_bin_index(s);
+  uint32_t i = 0;
+  if (tb_is_small(s)) {
+    i = h->bin[b]; /* exact fit, most recently freed */
+    if (i) TB_STAT_INC(h->st, bin_steps);
+  } else {
+    uint64_t best = UINT64_MAX;
+    for (uint32_t j = h->bin[b]; j; j = h->rec[j].fd) {
+      uint64_t sz = oob_size(&h->rec[j]);
+      TB_STAT_INC(h->st, bin_steps);
+      if (sz >= s && sz < best) {
+        best = sz;
+        i = j;
+        if (sz == s) break; /* nothing smaller can fit; the first is the newest */
+      }
+    }
+  }
+  if (!i && b + 1 < TB_NBINS) {
+    unsigned nb = tb_binmap_next(&h->map, b + 1);
+    if (nb < TB_NBINS) {
+      i = h->bin[nb];
+      TB_STAT_INC(h->st, bin_steps);
+    }
+  }
+  if (i) {
+    oob_bin_remove(h, i);
+    oob_rec_t *r = &h->rec[i];
+    oob_set(r, oob_size(r), OOB_USED);
+    *offp = r->off;
+    oob_split_taken(h, i, s);
+    return i;
+  }
+  /* The top, grown if needed. */
+  if (h->limit - h->top_off < s && !oob_grow_top(h, s)) {
+    errno = ENOMEM;
+    return 0;
+  }
+  i = oob_rec_new(h);
+  oob_rec_t *r = &h->rec[i];
+  uint64_t off = h->top_off;
+  uint32_t last = h->last;
+  r->off = off;
+  OOB_NO_MERGE();
+  oob_set(r, s, OOB_USED);
+  if (r->prev != last) r->prev = last; /* see oob_malloc */
+  r->next = 0; /* fd, bk: meaningful only while FREE */
+  if (last) h->rec[last].next = i;
+  h->last = i;
+  h->top_off = off + s;
+  TB_STAT_ADD(h->st, splits, h->limit - off - s >= OOB_MIN_BLOCK); /* the top was split */
+  *offp = off;
+  return i;
+}
+
+/* A large block straight from the system: `len` bytes of block (word
+ * included) at an address whose user pointer is aligned to `align`. */
+TB_INTERNAL void *oob_large_map(tb_heap_t *h, size_t len, size_t align) {
+  size_t pad = align > TB_ALIGN_SIZE ? align : TB_ALIGN_SIZE;
+  size_t total = len > SIZE_MAX - pad ? 0 : space_page_round(h->space, len + pad);
+  if (!total) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  uint8_t *m = space_map(h->space, total);
+  if (!m) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  uintptr_t user = tb_align_up((uintptr_t)m + TB_WORD, pad);
+  uint32_t i = oob_rec_new(h);
+  oob_rec_t *r = &h->rec[i];
+  r->off = (uint64_t)(user - TB_WORD);
+  oob_set(r, total, OOB_LARGE);
+  r->prev = (uint32_t)((user - (uintptr_t)m) / TB_ALIGN_SIZE);
+  r->next = r->fd = r->bk = 0;
+  *(uint64_t *)(user - TB_WORD) = i;
+  TB_STAT_ADD(h->st, user_bytes_written, TB_WORD);
+  h->large_bytes += total;
+  uint64_t c = h->space->committed + h->rec_space.committed + h->large_bytes;
+  if (c > h->peak) h->peak = c;
+  return (void *)user;
+}
+
+TB_INTERNAL void *oob_malloc_core(tb_heap_t *h, size_t n) {
+  size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+  if (tb_unlikely(!s) || tb_unlikely(!oob_rec_ready(h))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  TB_STAT_INC(h->st, mallocs);
+  if (tb_unlikely(tb_is_large(s, h->can_grow))) return oob_large_map(h, s, TB_ALIGN_SIZE);
+  uint64_t off;
+  uint32_t i = oob_take(h, s, &off);
+  return i ? oob_enframe(h, i, off) : NULL;
+}
+
+/* The fast path of an unlocked call below level 3: a small request served
+ * by the head of its exact bin, or carved from the top when no bin at all
+ * is non-empty (steps 1 and 2 of the fit rule would find nothing). It
+ * makes the same decision as oob_take, only sooner; anything else goes
+ * through oob_malloc_core. */
+static void *oob_malloc(tb_heap_t *h, size_t n) {
+#if TB_CHECK_LEVEL < 3
+  if (tb_likely(n <= TB_SMALL_MAX - TB_WORD) && oob_unlocked(h)) {
+    size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+    unsigned b = (unsigned)(s >> TB_ALIGN_SHIFT);
+    oob_rec_t *rec = h->rec;
+    uint32_t i = h->bin[b];
+    if (i) {
+      oob_rec_t *r = &rec[i];
+      uint32_t fd = r->fd;
+      h->bin[b] = fd;
+      if (fd)
+        rec[fd].bk = 0;
+      else
+        tb_binmap_clear(&h->map, b);
+      oob_set(r, s, OOB_USED); /* exact fit: small bins hold one size */
+      TB_STAT_INC(h->st, bin_steps);
+      TB_STAT_INC(h->st, mallocs);
+      return oob_enframe(h, i, r->off);
+    }
+    uint64_t off = h->top_off;
+    if (!(h->map.w[0] | h->map.w[1]) && h->limit - off >= s && (h->spare || h->free_slot || h->cap - h->nrec >= OOB_REC_SPARE)) {
+      i = oob_rec_new(h);
+      oob_rec_t *r = &rec[i];
+      uint32_t last = h->last;
+      r->off = off;
+      OOB_NO_MERGE();
+      oob_set(r, s, OOB_USED);
+      /* A recycled slot often already names the right predecessor (a block
+       * freed into the top and taken again): skipping the store keeps
+       * h->last -> r->prev -> h->last out of a chain of store-to-load
+       * forwardings between a free and the next malloc. */
+      if (r->prev != last) r->prev = last;
+      r->next = 0;
+      if (last) rec[last].next = i;
+      h->last = i;
+      h->top_off = off + s;
+      TB_STAT_ADD(h->st, splits, h->limit - off - s >= OOB_MIN_BLOCK);
+      TB_STAT_INC(h->st, mallocs);
+      return oob_enframe(h, i, off);
+    }
+    return oob_malloc_core(h, n);
+  }
+#endif
+  bool taken = oob_lock(h);
+  void *p = oob_malloc_core(h, n);
+  oob_validate(h, "malloc");
+  oob_unlock(h, taken);
+  return p;
+}
+
+static void *oob_calloc(tb_heap_t *h, size_t n, size_t size) {
+  size_t t;
+  if (__builtin_mul_overflow(n, size, &t)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  bool taken = oob_lock(h);
+  void *p = oob_malloc_core(h, t);
+  oob_validate(h, "calloc");
+  oob_unlock(h, taken);
+  /* Freed blocks keep their old content; zero what the caller asked for.
+   * (The caller's bytes, not metadata: not counted as user_bytes_written.) */
+  if (p) memset(p, 0, t);
+  return p;
+}

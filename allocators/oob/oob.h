@@ -1,0 +1,288 @@
+/* oob.h: the `oob` design: out-of-band metadata in a dense record array,
+ * one back-pointer word in front of each block.
+ *
+ * Objects and terms:
+ *   user region  - the heap's space (space.h). It holds user data and, in
+ *                  front of every block, one 8-byte back-pointer word: the
+ *                  index of the block's record. Nothing else of ours lives
+ *                  there.
+ *   block        - [word, word + size): the back-pointer word followed by
+ *                  size - 8 usable bytes. size is a multiple of 16, >= 16
+ *                  (OOB_MIN_BLOCK). The user pointer is word + 8 and is
+ *                  16-aligned, so every block starts at an offset = 8 mod 16.
+ *   record       - 32 bytes describing one block (offset, size + status,
+ *                  physical neighbours, bin links). Records live densely in
+ *                  their own space (rec_space); slot 0 is never used, so
+ *                  index 0 means "none".
+ *   recycled slot- a record slot whose block went away (merged, freed into
+ *                  the top); the newest is h->spare, the others are chained
+ *                  on h->free_slot; reuse is LIFO.
+ *   top          - the free tail of the user region, [top_off, limit); it
+ *                  has no record and is never in a bin.
+ *   large block  - a block mapped straight from the system (space_map); it
+ *                  has a record (status LARGE) and a back-pointer like any
+ *                  other, but no physical neighbours.
+ *
+ * The user region (offsets from space->base; W = back-pointer word):
+ *
+ *   0      8                 8+s0              8+s0+s1            top_off        limit  committed
+ *   | pad  |W| data ....... |W| data (free) .. |W| data ......... |  top .......  | pad |
+ *   +------+-+--------------+-+----------------+-+----------------+--------------+-----+
+ *           ^ user ptr = 16-aligned          (free blocks keep their W untouched:
+ *           W = record index                   the allocator never writes it again)
+ *
+ * The record array (rec_space, its own mmap space on the same os table,
+ * starting OOB_REC_COLOR bytes in):
+ *
+ *   index:   0        1          2          3          4        nrec      cap
+ *          +------+----------+----------+----------+--------+ ... +-------+
+ *          |unused| USED     | FREE     | DEAD     | LARGE  |     |(uncommitted
+ *          |      | off,size | off,size | fd=next  | addr   |     | beyond cap)
+ *          |      | prev,next| prev,next| recycled | len    |     |
+ *          |      |          | fd,bk    |          |        |     |
+ *          +------+----------+----------+----------+--------+-----+
+ *   prev/next = records of the physical neighbours (next 0 = the top follows);
+ *   fd/bk     = bin list links (record indices; doubly linked, head in bin[]).
+ *
+ * An aligned block (alignment a > 16): a block of s + a - 16 bytes is taken,
+ * the lead padding up to the aligned address becomes a free block of its own
+ * (padding is a multiple of 16, hence 0 or >= OOB_MIN_BLOCK: it always
+ * fits), and the tail beyond s is given back like a realloc shrink:
+ *
+ *   |W| lead padding (free block, own record) |W| aligned data ...  |W| tail (free) |
+ *                                               ^ p, p % a == 0
+ *
+ *   No marker is needed in user memory: p[-1] names the record like any block.
+ *
+ * Invariants (check() proves them at level 3, after every operation):
+ *   records of USED and FREE blocks tile [8, top_off) exactly, in prev/next
+ *   order, links agreeing both ways; top_off <= limit = committed - 8;
+ *   no two FREE blocks touch, and no FREE block touches the top;
+ *   every FREE block is in bin tb_bin_index(size) and nowhere else; the
+ *   bitmap bit of a bin is set iff the bin is non-empty;
+ *   every USED or LARGE block's back-pointer word holds its record index;
+ *   every DEAD slot is h->spare or on the recycled chain, and referenced by
+ *   nobody.
+ *
+ * The one choke point from a user pointer to its record is oob_get_rec():
+ * at check level >= 1 it validates the round trip (aligned pointer, index
+ * in range, record in use, record's block address == the pointer) and dies
+ * with tb_fatal() on an invalid or double free.
+ */
+#ifndef OOB_H
+#define OOB_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb_alloc.h"
+#include "tb_check.h"
+#include "tb_lock.h"
+#include "tb_policy.h"
+
+#define OOB_MIN_BLOCK ((size_t)16)
+#define OOB_REC_RESERVE ((size_t)1 << 30) /* address space for records: 32 Mi records */
+#define OOB_REC_SPARE 4u /* records kept available before an operation starts */
+/* The record array starts this many bytes into its space ("colouring").
+ * Both spaces are page aligned, so without it record 1 (the first one
+ * used) sits at the same offset within a 4 KiB page as the first block's
+ * back-pointer word, and the CPU's store-to-load checks, which compare only
+ * the low address bits, then see a false dependency between them on every
+ * free/malloc pair: measured 2.5x slower one_alloc on AMD EPYC (see
+ * README.md). Half a page moves the first records away from the first
+ * blocks; aliasing elsewhere stays as random as in any two-region design. */
+#define OOB_REC_COLOR ((size_t)2048)
+
+/* Status in the low 4 bits of rec.size (sizes are multiples of 16). */
+#define OOB_DEAD 0u
+#define OOB_USED 1u
+#define OOB_FREE 2u
+#define OOB_LARGE 3u
+#define OOB_STATUS_MASK ((uint64_t)15)
+
+typedef struct oob_rec_s {
+  uint64_t off;  /* block start (its W) as offset from space->base; LARGE: absolute address of W */
+  uint64_t size; /* block size in bytes | status; LARGE: mapping length | status */
+  uint32_t prev; /* physical predecessor's record, 0: none. LARGE: (user ptr - mapping) / 16 */
+  uint32_t next; /* physical successor's record, 0: the top follows */
+  uint32_t fd;   /* FREE: next (older) member of the bin; DEAD: next recycled slot */
+  uint32_t bk;   /* FREE: previous (newer) member of the bin, 0: bin head */
+} oob_rec_t;
+_Static_assert(sizeof(oob_rec_t) == 32, "records are 32 bytes, two per 64-byte line");
+
+struct tb_heap_s {
+  uint8_t *base;        /* == space->base (cached) */
+  oob_rec_t *rec;       /* == rec_space.base + OOB_REC_COLOR */
+  uint64_t top_off;     /* start of the top block */
+  uint64_t limit;       /* end of the tileable region: committed - 8 */
+  uint32_t last;        /* record of the block right before the top; 0: none */
+  uint32_t spare;       /* the most recently recycled slot, kept off the chain; 0: none */
+  uint32_t free_slot;   /* head of the chain of the other recycled slots */
+  uint32_t nrec;        /* slots [1, nrec) have been handed out at least once */
+  uint32_t cap;         /* slots whose memory is committed */
+  tb_binmap_t map;      /* bit i set iff bin[i] != 0 */
+  uint32_t bin[TB_NBINS]; /* head record of each bin (most recently freed) */
+  space_t *space;       /* the user region */
+  bool can_grow;        /* space->kind == SPACE_MMAP: large blocks are mapped */
+  bool locked;
+  tb_lock_t lock;
+  uint64_t large_bytes; /* bytes mapped for large blocks now */
+  uint64_t peak;        /* peak of committed_bytes */
+  tb_stats_t st;        /* counters only (gauges are computed by stats()) */
+  space_t own_space;    /* the user region when the heap made it itself */
+  space_t rec_space;    /* the record array */
+};
+
+/* ---- record helpers --------------------------------------------------------- */
+
+static inline unsigned oob_status(const oob_rec_t *r) { return (unsigned)(r->size & OOB_STATUS_MASK); }
+static inline uint64_t oob_size(const oob_rec_t *r) { return r->size & ~OOB_STATUS_MASK; }
+static inline void oob_set(oob_rec_t *r, uint64_t size, unsigned status) { r->size = size | status; }
+
+/* A compiler barrier between the stores of one record: it keeps the
+ * compiler from merging off and size into one 16-byte vector store, which
+ * the next operation's 8-byte load of size cannot take its data from on
+ * some cores (store-to-load forwarding fails: measured 2-3x slower
+ * malloc/free pairs on AMD EPYC). Costs no instruction. */
+#if defined(__GNUC__)
+#define OOB_NO_MERGE() __asm__ __volatile__("" ::: "memory")
+#else
+#define OOB_NO_MERGE() ((void)0)
+#endif
+
+/* The back-pointer word of a block at offset off. */
+static inline uint64_t *oob_word(tb_heap_t *h, uint64_t off) { return (uint64_t *)(void *)(h->base + off); }
+
+/* Write the back-pointer of record i, whose block starts at off (the one
+ * user-memory write per block). */
+static inline void *oob_enframe(tb_heap_t *h, uint32_t i, uint64_t off) {
+  uint64_t *w = oob_word(h, off);
+  *w = i;
+  TB_STAT_ADD(h->st, user_bytes_written, TB_WORD);
+  return w + 1;
+}
+
+TB_INTERNAL bool oob_rec_grow(tb_heap_t *h);
+
+/* Make sure OOB_REC_SPARE fresh slots are committed, so that an operation,
+ * once started, never fails for want of a record. */
+static inline bool oob_rec_ready(tb_heap_t *h) {
+  return tb_likely(h->cap - h->nrec >= OOB_REC_SPARE) || oob_rec_grow(h);
+}
+
+/* A slot for a new record (never fails after oob_rec_ready). */
+static inline uint32_t oob_rec_new(tb_heap_t *h) {
+  uint32_t i = h->spare;
+  if (i) { /* no load from the record: keeps free+malloc pairs short */
+    h->spare = 0;
+    return i;
+  }
+  i = h->free_slot;
+  if (i) {
+    h->free_slot = h->rec[i].fd;
+    return i;
+  }
+  tb_assert(h->nrec < h->cap);
+  return h->nrec++;
+}
+
+static inline void oob_rec_recycle(tb_heap_t *h, uint32_t i) {
+  oob_rec_t *r = &h->rec[i];
+  r->size = OOB_DEAD; /* other fields are stale: nothing reads them */
+  if (!h->spare) {
+    h->spare = i;
+    return;
+  }
+  r->fd = h->free_slot;
+  h->free_slot = i;
+}
+
+/* ---- bins: doubly linked lists of record indices ------------------------------ */
+
+static inline void oob_bin_insert(tb_heap_t *h, uint32_t i) {
+  oob_rec_t *r = &h->rec[i];
+  unsigned b = tb_bin_index(oob_size(r));
+  uint32_t head = h->bin[b];
+  r->fd = head;
+  r->bk = 0;
+  if (head) h->rec[head].bk = i;
+  h->bin[b] = i;
+  tb_binmap_set(&h->map, b);
+}
+
+static inline void oob_bin_remove(tb_heap_t *h, uint32_t i) {
+  oob_rec_t *r = &h->rec[i];
+  unsigned b = tb_bin_index(oob_size(r));
+  if (r->bk)
+    h->rec[r->bk].fd = r->fd;
+  else
+    h->bin[b] = r->fd;
+  if (r->fd) h->rec[r->fd].bk = r->bk;
+  if (!h->bin[b]) tb_binmap_clear(&h->map, b);
+}
+
+/* ---- the choke point ------------------------------------------------------------ */
+
+/* The record of user pointer p. At check level >= 1 the round trip is
+ * validated and misuse is fatal. */
+static inline uint32_t oob_get_rec(tb_heap_t *h, const void *p) {
+#if TB_CHECK_LEVEL >= 1
+  if ((uintptr_t)p & TB_ALIGN_MASK) tb_fatal("oob", "free/realloc of a misaligned pointer (not from this heap)", p);
+#endif
+  uint64_t i = ((const uint64_t *)p)[-1];
+  TB_STAT_ADD(h->st, user_bytes_read, TB_WORD);
+#if TB_CHECK_LEVEL >= 1
+  if (i == 0 || i >= h->nrec) tb_fatal("oob", "invalid pointer (back-pointer names no record):", p);
+  const oob_rec_t *r = &h->rec[i];
+  unsigned s = oob_status(r);
+  uintptr_t w = (uintptr_t)p - TB_WORD;
+  uintptr_t at = s == OOB_LARGE ? (uintptr_t)r->off : (uintptr_t)h->base + (uintptr_t)r->off;
+  if (at != w) tb_fatal("oob", "invalid pointer or double free (record names another block):", p);
+  if (s == OOB_FREE || s == OOB_DEAD) tb_fatal("oob", "double free (block is already free):", p);
+#endif
+  return (uint32_t)i;
+}
+
+/* ---- locking ----------------------------------------------------------------------- */
+
+/* Locked heaps take the lock of tb_lock.h (tb_heap_lock, which itself skips
+ * it while the process is single-threaded); the call is kept out of line so
+ * that single-mode operations pay one predictable branch and no spills. */
+TB_INTERNAL tb_noinline bool oob_lock_slow(tb_heap_t *h);
+/* Whether no lock is needed: a single-mode heap, or a locked heap while the
+ * process has one thread (glibc's trick, see tb_lock.h). */
+static tb_always_inline bool oob_unlocked(const tb_heap_t *h) { return !h->locked || tb_lock_skippable(); }
+static inline bool oob_lock(tb_heap_t *h) { return !oob_unlocked(h) && oob_lock_slow(h); }
+static inline void oob_unlock(tb_heap_t *h, bool taken) { tb_heap_unlock(&h->lock, taken); }
+
+/* ---- operations shared between the files (no locking, no checks) ---------------- */
+
+TB_INTERNAL uint32_t oob_take(tb_heap_t *h, size_t s, uint64_t *off); /* malloc.c */
+TB_INTERNAL void *oob_malloc_core(tb_heap_t *h, size_t n);        /* malloc.c */
+TB_INTERNAL void *oob_large_map(tb_heap_t *h, size_t len, size_t align); /* malloc.c */
+TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *p); /* free.c */
+TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s); /* free.c */
+TB_INTERNAL bool oob_grow_top(tb_heap_t *h, size_t need);        /* heap.c */
+TB_INTERNAL bool oob_check(tb_heap_t *h, char *why, size_t len); /* check.c */
+
+/* At check level 3 every operation ends with a whole-heap validation. */
+static inline void oob_validate(tb_heap_t *h, const char *after) {
+#if TB_CHECK_LEVEL >= 3
+  char why[200];
+  if (!oob_check(h, why, sizeof why)) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "heap check failed after %s: %s; heap", after, why);
+    tb_fatal("oob", msg, (void *)h);
+  }
+#else
+  (void)h;
+  (void)after;
+#endif
+}
+
+#endif /* OOB_H */

@@ -1,0 +1,94 @@
+/* realloc.c: realloc and usable_size. In place when shrinking (the tail is
+ * given back) and when growing into a free successor or the top;
+ * otherwise allocate, copy, free. */
+#include "oob.h"
+
+static size_t oob_usable_of(tb_heap_t *h, uint32_t i) {
+  const oob_rec_t *r = &h->rec[i];
+  if (oob_status(r) == OOB_LARGE) return oob_size(r) - (size_t)r->prev * TB_ALIGN_SIZE;
+  return oob_size(r) - TB_WORD;
+}
+
+static size_t oob_usable_size(tb_heap_t *h, const void *p) {
+  if (!p) return 0;
+  bool taken = oob_lock(h);
+  size_t u = oob_usable_of(h, oob_get_rec(h, p));
+  oob_unlock(h, taken);
+  return u;
+}
+
+/* Try to make block i hold block size s without moving it. */
+static bool oob_grow_in_place(tb_heap_t *h, uint32_t i, size_t s) {
+  oob_rec_t *r = &h->rec[i];
+  uint64_t have = oob_size(r);
+  if (oob_status(r) == OOB_LARGE) return tb_is_large(s, h->can_grow) && s <= oob_usable_of(h, i) + TB_WORD;
+  if (s <= have) {
+    oob_shrink(h, i, s);
+    return true;
+  }
+  uint32_t n = r->next;
+  if (!n) { /* the top follows */
+    size_t need = s - have;
+    if (h->limit - h->top_off < need) {
+      /* A block that becomes large moves to the system instead of growing the space. */
+      if (tb_is_large(s, h->can_grow) || !oob_grow_top(h, need)) return false;
+    }
+    h->top_off += need;
+    oob_set(r, s, OOB_USED);
+    return true;
+  }
+  oob_rec_t *x = &h->rec[n];
+  if (oob_status(x) != OOB_FREE || have + oob_size(x) < s) return false;
+  oob_bin_remove(h, n);
+  r->next = x->next;
+  if (x->next)
+    h->rec[x->next].prev = i;
+  else
+    h->last = i;
+  oob_set(r, have + oob_size(x), OOB_USED);
+  oob_rec_recycle(h, n);
+  TB_STAT_INC(h->st, merges);
+  oob_shrink(h, i, s);
+  return true;
+}
+
+static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
+  if (!p) {
+    bool taken = oob_lock(h);
+    void *q = oob_malloc_core(h, n);
+    oob_validate(h, "realloc(NULL, n)");
+    oob_unlock(h, taken);
+    return q;
+  }
+  bool taken = oob_lock(h);
+  uint32_t i = oob_get_rec(h, p);
+  void *q = NULL;
+  if (n == 0) { /* frees p, as glibc does */
+    TB_STAT_INC(h->st, frees);
+    oob_release(h, i, p);
+    goto out;
+  }
+  TB_STAT_INC(h->st, reallocs);
+  size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+  if (!s) {
+    errno = ENOMEM;
+    goto out;
+  }
+  if (oob_grow_in_place(h, i, s)) {
+    TB_STAT_INC(h->st, realloc_inplace);
+    q = p;
+    goto out;
+  }
+  size_t old = oob_usable_of(h, i);
+  q = oob_malloc_core(h, n);
+  if (q) {
+    /* Copying the caller's data is the caller's request, not metadata
+     * traffic: it is not counted in user_bytes_read/written. */
+    memcpy(q, p, old < n ? old : n);
+    oob_release(h, i, p);
+  }
+out:
+  oob_validate(h, "realloc");
+  oob_unlock(h, taken);
+  return q;
+}

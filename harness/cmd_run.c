@@ -1,0 +1,400 @@
+/* cmd_run.c: `testbed run`: replays a workload on one or more allocators,
+ * N runs each, with measurement backends around the window, and writes
+ * DIR/results.csv and DIR/meta.json (harness/results.h). Everything that
+ * can be wrong with the input (options, allocators, workload, backends) is
+ * checked before the output directory is touched. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "gen.h"
+#include "replay.h"
+#include "results.h"
+#include "tb_alloc.h"
+#include "tb_cli.h"
+#include "trace.h"
+
+#define MAX_ALLOCS 16
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: testbed run --allocator A[,B...] --workload W --runs N --out DIR\n"
+          "                   [--threads T] [--touch none|trace|full] [--check-level L]\n"
+          "                   [--backend LIST|default] [--experiment NAME] [--overhead]\n\n"
+          "Replays workload W (a trace file, or gen:NAME[:KEY=VALUE...], see testbed gen)\n"
+          "N times on a fresh heap of each allocator, compiled at check level L (default\n"
+          "%d), and writes DIR/results.csv and DIR/meta.json, both only when every run\n"
+          "succeeded.\n\n"
+          "  --threads T   a multi-stream trace replays one thread per stream and T must\n"
+          "                equal its stream count; a one-stream trace is replayed by T\n"
+          "                threads at once as T independent copies; a generator gets\n"
+          "                threads=T when it takes that parameter. Heaps are LOCKED when\n"
+          "                more than one thread replays, else SINGLE.\n"
+          "  --touch       none: skip the trace's read/write ops; trace (default): replay\n"
+          "                them; full: also write every byte of each new block.\n"
+          "  --backend     measurement backends (testbed list names them) around the\n"
+          "                window, e.g. timer,cachegrind:host; 'default' picks this\n"
+          "                machine's set. Without it only the replay's own metrics.\n"
+          "  --overhead    also replay with bump and print the harness's cost per op.\n\n"
+          "Rows: experiment column is NAME:l<L> (NAME default 'adhoc', L the check\n"
+          "level); backend 'replay' marks the replay's own metrics (profile 'host'):\n"
+          "ops, seconds, ns_per_op, peak_live_bytes (the trace's ideal), peak_heap_bytes\n"
+          "(allocator's peak committed), fragmentation (peak_heap/peak_live),\n"
+          "max_rss_bytes (peak RSS in the window, decoded trace included), page_faults\n"
+          "(in the window), metadata_bytes (at the end of the window). NA when the\n"
+          "allocator or the system cannot tell.\n",
+          tb_default_check_level());
+}
+
+typedef struct {
+  tb_results_t *res;
+  const char *experiment, *allocator, *workload, *backend, *profile;
+  unsigned threads, run;
+} emit_ctx_t;
+
+static void emit_row(void *ctx, const char *metric, double value, bool na, const char *unit) {
+  emit_ctx_t *e = ctx;
+  if (e->res)
+    tb_results_row(e->res, e->experiment, e->allocator, e->workload, e->backend, e->profile, e->threads, e->run, metric,
+                   value, na, unit);
+}
+
+static double stat_or_nan(uint64_t v) { return v == TB_STAT_NA ? -1.0 : (double)v; }
+
+/* The replay's own metrics of one run. */
+static void emit_replay(emit_ctx_t *e, const tb_trace_t *t, const tb_replay_result_t *r, uint32_t copies) {
+  double live = (double)t->peak_live_bytes * (copies > 1 ? copies : 1);
+  double heap = stat_or_nan(r->stats.peak_committed_bytes);
+  double meta = stat_or_nan(r->stats.metadata_bytes);
+  emit_row(e, "ops", (double)r->ops, false, "1");
+  emit_row(e, "seconds", r->seconds, false, "s");
+  emit_row(e, "ns_per_op", r->ops ? r->seconds * 1e9 / (double)r->ops : 0, r->ops == 0, "ns");
+  emit_row(e, "peak_live_bytes", live, false, "B");
+  emit_row(e, "peak_heap_bytes", heap, heap < 0, "B");
+  emit_row(e, "fragmentation", heap >= 0 && live > 0 ? heap / live : 0, heap < 0 || live <= 0, "1");
+  emit_row(e, "max_rss_bytes", (double)r->max_rss_bytes, !r->rss_ok, "B");
+  emit_row(e, "page_faults", (double)r->page_faults, !r->faults_ok, "1");
+  emit_row(e, "metadata_bytes", meta, meta < 0, "B");
+}
+
+/* Resolve W: a generator spec is generated to a temporary file first. */
+static int load_workload(const char *w, unsigned threads, tb_trace_t *t, char *err, size_t errlen) {
+  if (strncmp(w, "gen:", 4) != 0) return tb_trace_load(w, t, err, errlen);
+  const tb_generator_t *g;
+  tb_gen_params_t p;
+  if (tb_gen_parse_spec(w + 4, &g, &p, err, errlen)) return -1;
+  if (threads) {
+    bool takes = false, given = false;
+    for (size_t k = 0; g->keys[k]; k++) takes = takes || !strcmp(g->keys[k], "threads");
+    for (size_t k = 0; k < p.n; k++) given = given || !strcmp(p.key[k], "threads");
+    char kv[64];
+    snprintf(kv, sizeof kv, "threads=%u", threads);
+    if (takes && !given && tb_gen_param_add(&p, kv, err, errlen)) return -1;
+  }
+  const char *tmpdir = getenv("TMPDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/testbed-gen-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    snprintf(err, errlen, "%.200s: cannot create a temporary file: %s", path, strerror(errno));
+    return -1;
+  }
+  close(fd);
+  char gerr[512];
+  int rc = tb_gen_to_file(g, &p, path, TB_TRACE_BINARY, TB_COMPRESS_NONE, gerr, sizeof gerr);
+  if (rc)
+    snprintf(err, errlen, "%s: %s", w, gerr);
+  else
+    rc = tb_trace_load(path, t, err, errlen);
+  unlink(path);
+  return rc;
+}
+
+static const char *base_name(const char *p) {
+  if (!strncmp(p, "gen:", 4)) return p + 4;
+  const char *s = strrchr(p, '/');
+  return s ? s + 1 : p;
+}
+
+typedef struct {
+  const tb_backend_t *b;
+  const char *spec, *profile;
+} bk_t;
+
+static int run_main(int argc, char **argv) {
+  const char *alloc_list = NULL, *workload = NULL, *out = NULL, *touch_s = "trace", *backend_s = NULL,
+             *experiment = "adhoc";
+  unsigned long long runs = 0, threads = 0, level = (unsigned long long)tb_default_check_level();
+  bool overhead = false, runs_given = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    bool has = i + 1 < argc;
+    if (tb_cli_is_help(a)) {
+      usage(stdout);
+      return 0;
+    } else if (!strcmp(a, "--allocator") && has) {
+      alloc_list = argv[++i];
+    } else if (!strcmp(a, "--workload") && has) {
+      workload = argv[++i];
+    } else if (!strcmp(a, "--runs") && has) {
+      if (!tb_cli_parse_u64(argv[++i], &runs) || runs < 1 || runs > 100000)
+        return tb_cli_usage_error("run", "--runs wants a number 1..100000, not '%s'", argv[i]);
+      runs_given = true;
+    } else if (!strcmp(a, "--out") && has) {
+      out = argv[++i];
+    } else if (!strcmp(a, "--threads") && has) {
+      if (!tb_cli_parse_u64(argv[++i], &threads) || threads < 1 || threads > 1024)
+        return tb_cli_usage_error("run", "--threads wants a number 1..1024, not '%s'", argv[i]);
+    } else if (!strcmp(a, "--touch") && has) {
+      touch_s = argv[++i];
+    } else if (!strcmp(a, "--check-level") && has) {
+      if (!tb_cli_parse_u64(argv[++i], &level) || level > 3)
+        return tb_cli_usage_error("run", "--check-level wants 0..3, not '%s'", argv[i]);
+    } else if (!strcmp(a, "--backend") && has) {
+      backend_s = argv[++i];
+    } else if (!strcmp(a, "--experiment") && has) {
+      experiment = argv[++i];
+    } else if (!strcmp(a, "--overhead")) {
+      overhead = true;
+    } else {
+      return tb_cli_usage_error("run", "unknown option or missing value '%s'", a);
+    }
+  }
+  if (!alloc_list || !workload || !out || !runs_given)
+    return tb_cli_usage_error("run", "needs --allocator, --workload, --runs and --out");
+  tb_touch_t touch;
+  if (!strcmp(touch_s, "none")) touch = TB_TOUCH_NONE;
+  else if (!strcmp(touch_s, "trace")) touch = TB_TOUCH_TRACE;
+  else if (!strcmp(touch_s, "full")) touch = TB_TOUCH_FULL;
+  else return tb_cli_usage_error("run", "--touch wants none, trace or full, not '%s'", touch_s);
+  if (!*experiment || strpbrk(experiment, ",\"\n"))
+    return tb_cli_usage_error("run", "--experiment wants a name without commas or quotes");
+
+  /* Allocators. */
+  const tb_allocator_t *allocs[MAX_ALLOCS];
+  size_t nallocs = 0;
+  char names[1024];
+  snprintf(names, sizeof names, "%s", alloc_list);
+  char *save = NULL;
+  for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+    if (nallocs == MAX_ALLOCS) return tb_cli_usage_error("run", "at most %d allocators", MAX_ALLOCS);
+    if (!(allocs[nallocs++] = tb_allocator_find(n, (int)level)))
+      return tb_cli_usage_error("run", "unknown allocator '%s' (testbed list names them)", n);
+  }
+  if (!nallocs) return tb_cli_usage_error("run", "--allocator names no allocator");
+
+  /* Backends. */
+  bk_t bks[TB_REPLAY_MAX_BACKENDS];
+  size_t nbk = 0;
+  char bspec[512] = "", reason[512] = "";
+  if (backend_s) {
+    if (!strcmp(backend_s, "default"))
+      tb_backend_default(bspec, sizeof bspec, reason, sizeof reason);
+    else
+      snprintf(bspec, sizeof bspec, "%s", backend_s);
+  }
+  char *bsave = NULL;
+  for (char *s = strtok_r(bspec, ",", &bsave); s; s = strtok_r(NULL, ",", &bsave)) {
+    if (nbk == TB_REPLAY_MAX_BACKENDS) return tb_cli_usage_error("run", "too many backends");
+    const char *prof = NULL;
+    const tb_backend_t *b = tb_backend_lookup(s, &prof);
+    if (!b) return tb_cli_usage_error("run", "unknown backend '%s' (testbed list names them)", s);
+    char why[400];
+    if (b->available && !b->available(why, sizeof why)) {
+      fprintf(stderr, "testbed run: backend %s cannot measure here: %s\n", s, why);
+      return 2;
+    }
+    bks[nbk++] = (bk_t){b, s, prof};
+  }
+  bool inner = tb_backend_inner();
+
+  /* The workload, decoded in full before anything is measured. */
+  char err[1024];
+  tb_trace_t t;
+  if (load_workload(workload, (unsigned)threads, &t, err, sizeof err)) {
+    fprintf(stderr, "testbed run: %s\n", err);
+    return 2;
+  }
+  uint32_t copies = 1;
+  if (threads && threads != t.nthreads) {
+    if (t.nthreads != 1) {
+      fprintf(stderr, "testbed run: %s: the trace has %u streams; --threads %llu must match it\n", workload,
+              t.nthreads, threads);
+      tb_trace_free(&t);
+      return 2;
+    }
+    copies = (uint32_t)threads;
+  }
+  unsigned nthr = tb_replay_threads(&t, copies);
+
+  tb_results_t *res = NULL;
+  if (!inner && !(res = tb_results_open(out, argc + 1, argv - 1, err, sizeof err))) {
+    fprintf(stderr, "testbed run: %s\n", err);
+    tb_trace_free(&t);
+    return 1;
+  }
+  char exp[256];
+  snprintf(exp, sizeof exp, "%s:l%llu", experiment, level);
+  const char *wname = base_name(workload);
+  bool progress = isatty(2) && !inner;
+  int rc = 0;
+
+  for (size_t ai = 0; ai < nallocs && !rc; ai++) {
+    for (unsigned run = 1; run <= runs && !rc; run++) {
+      tb_replay_cfg_t cfg = {.alloc = allocs[ai], .touch = touch, .copies = copies, .progress = progress,
+                             .validate = level >= 1};
+      emit_ctx_t e = {res, exp, allocs[ai]->name, wname, "replay", "host", nthr, run};
+      /* Backends that re-execute us under a simulator: one child per run. */
+      for (size_t k = 0; k < nbk && !rc && !inner; k++) {
+        if (!bks[k].b->reexec) continue;
+        tb_backend_inst_t *inst = bks[k].b->open(bks[k].profile, (int)nthr, err, sizeof err);
+        if (!inst) {
+          fprintf(stderr, "testbed run: backend %s: %s\n", bks[k].spec, err);
+          rc = 1;
+          break;
+        }
+        char lvl[8], thr[16];
+        snprintf(lvl, sizeof lvl, "%llu", level);
+        snprintf(thr, sizeof thr, "%llu", threads);
+        char *cargv[32];
+        int c = 0;
+        cargv[c++] = "/proc/self/exe";
+        cargv[c++] = "run";
+        cargv[c++] = "--allocator", cargv[c++] = (char *)allocs[ai]->name;
+        cargv[c++] = "--workload", cargv[c++] = (char *)workload;
+        cargv[c++] = "--runs", cargv[c++] = "1";
+        cargv[c++] = "--out", cargv[c++] = (char *)out;
+        cargv[c++] = "--touch", cargv[c++] = (char *)touch_s;
+        cargv[c++] = "--check-level", cargv[c++] = lvl;
+        cargv[c++] = "--backend", cargv[c++] = (char *)bks[k].spec;
+        if (threads) cargv[c++] = "--threads", cargv[c++] = thr;
+        cargv[c] = NULL;
+        char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+          exe[n] = 0;
+          cargv[0] = exe;
+        }
+        if (bks[k].b->reexec(inst, cargv, err, sizeof err)) {
+          fprintf(stderr, "testbed run: backend %s: %s\n", bks[k].spec, err);
+          rc = 1;
+        } else {
+          emit_ctx_t be = e;
+          be.backend = bks[k].b->name;
+          be.profile = bks[k].profile ? bks[k].profile : "host";
+          bks[k].b->report(inst, t.total_ops * copies, emit_row, &be);
+          if (bks[k].b->meta && res && run == 1) {
+            char js[2048], key[128];
+            bks[k].b->meta(inst, js, sizeof js);
+            snprintf(key, sizeof key, "backend_%s_%s", bks[k].b->name, allocs[ai]->name);
+            tb_results_meta_raw(res, key, js);
+          }
+        }
+        bks[k].b->close(inst);
+      }
+      if (rc) break;
+      /* In-process backends around our own window. */
+      size_t nb = 0;
+      size_t which[TB_REPLAY_MAX_BACKENDS];
+      for (size_t k = 0; k < nbk; k++) {
+        if (bks[k].b->reexec && !inner) continue;
+        tb_backend_inst_t *inst = bks[k].b->open(bks[k].profile, (int)nthr, err, sizeof err);
+        if (!inst) {
+          fprintf(stderr, "testbed run: backend %s: %s\n", bks[k].spec, err);
+          rc = 1;
+          break;
+        }
+        cfg.backend[nb] = bks[k].b;
+        cfg.inst[nb] = inst;
+        which[nb++] = k;
+      }
+      cfg.nbackends = nb;
+      tb_replay_result_t r;
+      if (!rc && tb_replay_run(&t, &cfg, &r, err, sizeof err)) {
+        fprintf(stderr, "testbed run: %s: run %u: %s\n", workload, run, err);
+        rc = 1;
+      }
+      if (!rc && !inner) {
+        emit_replay(&e, &t, &r, copies);
+        for (size_t k = 0; k < nb; k++) {
+          emit_ctx_t be = e;
+          be.backend = cfg.backend[k]->name;
+          be.profile = bks[which[k]].profile ? bks[which[k]].profile : "host";
+          cfg.backend[k]->report(cfg.inst[k], r.ops, emit_row, &be);
+          if (cfg.backend[k]->meta && run == 1) {
+            char js[2048], key[128];
+            cfg.backend[k]->meta(cfg.inst[k], js, sizeof js);
+            snprintf(key, sizeof key, "backend_%s_%s", cfg.backend[k]->name, allocs[ai]->name);
+            tb_results_meta_raw(res, key, js);
+          }
+        }
+      }
+      for (size_t k = 0; k < nb; k++) cfg.backend[k]->close(cfg.inst[k]);
+    }
+  }
+
+  /* The harness's own cost: the same replay on bump (free does nothing). */
+  double best = -1;
+  if (!rc && overhead && !inner) {
+    const tb_allocator_t *bump = tb_allocator_find("bump", 0);
+    /* Bytes bump hands out for the whole replay (it never reuses): each block
+     * is its size rounded to 16 plus its 8-byte size word and alignment. */
+    size_t need = 4096;
+    for (uint32_t s = 0; s < t.nthreads; s++)
+      for (size_t i = 0; i < t.nops[s]; i++) {
+        const tb_op_t *op = &t.ops[s][i];
+        if (op->code >= TB_OP_MALLOC && op->code <= TB_OP_REALLOC)
+          need += ((op->arg + 15) & ~(size_t)15) + 16 + (op->code == TB_OP_ALIGNED ? (size_t)1 << op->align : 0);
+      }
+    need *= copies;
+    size_t prefault = need <= ((size_t)1 << 30) ? need : 0; /* else bump's own space, faults included */
+    for (unsigned run = 1; bump && run <= (runs < 3 ? 3 : runs) && !rc; run++) {
+      tb_replay_cfg_t cfg = {.alloc = bump, .touch = touch, .copies = copies, .prefault = prefault};
+      tb_replay_result_t r;
+      if (tb_replay_run(&t, &cfg, &r, err, sizeof err)) {
+        fprintf(stderr, "testbed run: overhead replay on bump: %s\n", err);
+        rc = 1;
+      } else if (r.ops) {
+        double ns = r.seconds * 1e9 / (double)r.ops;
+        if (best < 0 || ns < best) best = ns;
+      }
+    }
+    if (!rc && best >= 0)
+      printf("harness overhead (bump, %s, %u thread%s, touch %s): %.2f ns/op (best of %llu runs, %llu ops%s)\n", wname,
+             nthr, nthr > 1 ? "s" : "", touch_s, best, runs < 3 ? 3ull : runs,
+             (unsigned long long)(t.total_ops * copies), prefault ? ", memory pre-faulted" : ", first-touch faults included");
+  }
+
+  if (res) {
+    if (rc) {
+      tb_results_abort(res);
+    } else {
+      tb_results_meta_str(res, "experiment", experiment);
+      tb_results_meta_num(res, "check_level", (double)level);
+      tb_results_meta_str(res, "allocators", alloc_list);
+      tb_results_meta_str(res, "workload", workload);
+      if (t.provenance) tb_results_meta_str(res, "workload_provenance", t.provenance);
+      tb_results_meta_num(res, "workload_ops", (double)t.total_ops);
+      tb_results_meta_num(res, "workload_streams", t.nthreads);
+      tb_results_meta_num(res, "workload_syncs", (double)t.nsyncs);
+      tb_results_meta_num(res, "threads", nthr);
+      tb_results_meta_num(res, "copies", copies);
+      tb_results_meta_str(res, "touch", touch_s);
+      tb_results_meta_num(res, "runs", (double)runs);
+      tb_results_meta_str(res, "backends", backend_s ? backend_s : "");
+      if (reason[0]) tb_results_meta_str(res, "backend_default_reason", reason);
+      if (best >= 0) tb_results_meta_num(res, "harness_overhead_ns_per_op", best);
+      if (tb_results_commit(res, err, sizeof err)) {
+        fprintf(stderr, "testbed run: %s\n", err);
+        rc = 1;
+      }
+    }
+  }
+  tb_trace_free(&t);
+  return rc;
+}
+
+const tb_command_t tb_cmd_run = {"run", "replay a workload on allocators and write results", run_main};

@@ -1,0 +1,368 @@
+/* replay.c: the replay engine (see replay.h): one run of a decoded trace on
+ * a fresh heap, single-threaded in the calling thread or one thread per
+ * stream behind a start barrier, with backends and the clock around the
+ * replay loop alone. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ __volatile__("yield")
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+typedef struct {
+  _Alignas(64) atomic_size_t done; /* ops of this stream completed (syncs included) */
+  char pad[64 - sizeof(atomic_size_t)];
+} progress_t;
+
+typedef struct {
+  const tb_trace_t *t;
+  const tb_replay_cfg_t *cfg;
+  tb_heap_t *heap;
+  void **ptrs;
+  progress_t *prog;
+  uint32_t nthreads;
+  pthread_barrier_t b1, b2;
+  atomic_int failed;
+  atomic_int stop_progress;
+  uint64_t total; /* ops of all streams, syncs included (progress bar) */
+  char err[256];
+  pthread_mutex_t err_lock;
+} run_t;
+
+typedef struct {
+  run_t *run;
+  uint32_t tid;
+} targ_t;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void fail(run_t *R, uint32_t tid, size_t i, const tb_op_t *op, const char *what) {
+  pthread_mutex_lock(&R->err_lock);
+  if (!atomic_load(&R->failed))
+    snprintf(R->err, sizeof R->err, "thread %u op %zu (id %u): %s", tid, i, op->id, what);
+  atomic_store(&R->failed, 1);
+  pthread_mutex_unlock(&R->err_lock);
+}
+
+static volatile uint64_t touch_sink; /* keeps read touches from being optimized away */
+
+/* The loop. mt: publish progress per op and honour syncs; touch: mode.
+ * Inlined into one copy per combination so that the branches fold. */
+static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t tid, bool mt, tb_touch_t touch) {
+  const tb_trace_t *t = R->t;
+  const tb_allocator_t *a = R->cfg->alloc;
+  tb_heap_t *h = R->heap;
+  uint32_t stream = R->cfg->copies > 1 ? 0 : tid;
+  const tb_op_t *ops = t->ops[stream];
+  size_t n = t->nops[stream];
+  void **ptrs = R->ptrs + (R->cfg->copies > 1 ? (size_t)tid * t->nobjects : 0);
+  atomic_size_t *done = &R->prog[tid].done;
+  uint64_t sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    const tb_op_t *op = &ops[i];
+    void *p;
+    switch (op->code) {
+    case TB_OP_MALLOC:
+      p = a->malloc(h, op->arg);
+      goto fresh;
+    case TB_OP_CALLOC:
+      p = a->calloc(h, 1, op->arg);
+      goto fresh;
+    case TB_OP_ALIGNED:
+      p = a->aligned_alloc(h, (size_t)1 << op->align, op->arg);
+    fresh:
+      if (__builtin_expect(!p, 0)) {
+        fail(R, tid, i, op, "allocation failed (out of memory)");
+        return -1;
+      }
+      ptrs[op->id] = p;
+      if (touch == TB_TOUCH_FULL) memset(p, (int)(op->id | 1), op->arg);
+      break;
+    case TB_OP_REALLOC:
+      p = a->realloc(h, ptrs[op->id], op->arg);
+      if (__builtin_expect(!p, 0)) {
+        fail(R, tid, i, op, "realloc failed (out of memory)");
+        return -1;
+      }
+      ptrs[op->id] = p;
+      if (touch == TB_TOUCH_FULL) memset(p, (int)(op->id | 1), op->arg);
+      break;
+    case TB_OP_FREE:
+      a->free(h, ptrs[op->id]);
+      ptrs[op->id] = NULL;
+      break;
+    case TB_OP_READ:
+      if (touch != TB_TOUCH_NONE) {
+        const unsigned char *c = (const unsigned char *)ptrs[op->id] + tb_touch_offset(op);
+        uint32_t len = tb_touch_len(op);
+        for (uint32_t k = 0; k < len; k++) sum += c[k];
+      }
+      break;
+    case TB_OP_WRITE:
+      if (touch != TB_TOUCH_NONE) memset((char *)ptrs[op->id] + tb_touch_offset(op), (int)(i & 0xff), tb_touch_len(op));
+      break;
+    case TB_OP_SYNC:
+      if (mt) {
+        atomic_size_t *other = &R->prog[op->id].done;
+        unsigned spins = 0;
+        while (atomic_load_explicit(other, memory_order_acquire) <= op->arg) {
+          if (atomic_load_explicit(&R->failed, memory_order_relaxed)) return -1;
+          if (++spins < 64)
+            cpu_relax();
+          else
+            sched_yield(); /* the machine may have fewer cores than streams */
+        }
+      }
+      break;
+    default:
+      fail(R, tid, i, op, "corrupt decoded op");
+      return -1;
+    }
+    if (mt) atomic_store_explicit(done, i + 1, memory_order_release);
+  }
+  if (!mt) atomic_store_explicit(done, n, memory_order_relaxed);
+  touch_sink += sum;
+  return 0;
+}
+
+static int replay_stream(run_t *R, uint32_t tid) {
+  bool mt = R->nthreads > 1;
+  switch (R->cfg->touch) {
+  case TB_TOUCH_NONE:
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_NONE) : replay_loop(R, tid, false, TB_TOUCH_NONE);
+  case TB_TOUCH_FULL:
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_FULL) : replay_loop(R, tid, false, TB_TOUCH_FULL);
+  default:
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_TRACE) : replay_loop(R, tid, false, TB_TOUCH_TRACE);
+  }
+}
+
+static void *thread_main(void *arg) {
+  targ_t *ta = arg;
+  run_t *R = ta->run;
+  const tb_replay_cfg_t *cfg = R->cfg;
+  pthread_barrier_wait(&R->b1);
+  for (size_t k = 0; k < cfg->nbackends; k++)
+    if (cfg->backend[k]->thread_begin) cfg->backend[k]->thread_begin(cfg->inst[k], (int)ta->tid);
+  pthread_barrier_wait(&R->b2);
+  replay_stream(R, ta->tid);
+  for (size_t k = 0; k < cfg->nbackends; k++)
+    if (cfg->backend[k]->thread_end) cfg->backend[k]->thread_end(cfg->inst[k], (int)ta->tid);
+  return NULL;
+}
+
+/* Progress bar: only drawn once the run has taken 2 s (short runs stay quiet). */
+static void *progress_main(void *arg) {
+  run_t *R = arg;
+  double t0 = now_s();
+  bool drawn = false;
+  while (!atomic_load(&R->stop_progress)) {
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    if (now_s() - t0 < 2.0) continue;
+    uint64_t d = 0;
+    for (uint32_t i = 0; i < R->nthreads; i++) d += atomic_load_explicit(&R->prog[i].done, memory_order_relaxed);
+    int pct = R->total ? (int)(100.0 * (double)d / (double)R->total) : 0;
+    char bar[41];
+    for (int k = 0; k < 40; k++) bar[k] = k < pct * 40 / 100 ? '#' : ' ';
+    bar[40] = 0;
+    fprintf(stderr, "\r[%s] %3d%%", bar, pct);
+    drawn = true;
+  }
+  if (drawn) fprintf(stderr, "\r%*s\r", 48, "");
+  return NULL;
+}
+
+static uint64_t faults_now(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
+}
+
+/* Reset the kernel's peak-RSS mark so VmHWM covers the window only. */
+static bool rss_reset(void) {
+  int fd = open("/proc/self/clear_refs", O_WRONLY);
+  if (fd < 0) return false;
+  bool ok = write(fd, "5", 1) == 1;
+  close(fd);
+  return ok;
+}
+
+static bool rss_peak(uint64_t *out) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return false;
+  char line[256];
+  bool ok = false;
+  unsigned long long kb;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmHWM: %llu kB", &kb) == 1) {
+      *out = (uint64_t)kb * 1024;
+      ok = true;
+    }
+  fclose(f);
+  return ok;
+}
+
+int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_result_t *res, char *err,
+                  size_t errlen) {
+  memset(res, 0, sizeof *res);
+  uint32_t copies = cfg->copies > 1 ? cfg->copies : 1;
+  if (copies > 1 && t->nthreads != 1) {
+    snprintf(err, errlen, "a trace with %u streams cannot be replicated over %u threads", t->nthreads, copies);
+    return -1;
+  }
+  run_t *R = calloc(1, sizeof *R);
+  if (!R) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  R->t = t;
+  R->cfg = cfg;
+  R->nthreads = tb_replay_threads(t, copies);
+  pthread_mutex_init(&R->err_lock, NULL);
+  size_t nslots = (size_t)t->nobjects * copies;
+  R->ptrs = calloc(nslots ? nslots : 1, sizeof(void *));
+  R->prog = aligned_alloc(64, sizeof(progress_t) * R->nthreads);
+  if (!R->ptrs || !R->prog) {
+    free(R->ptrs);
+    free(R->prog);
+    free(R);
+    snprintf(err, errlen, "out of memory for %zu object slots", nslots);
+    return -1;
+  }
+  uint64_t touches = 0;
+  for (uint32_t i = 0; i < R->nthreads; i++) {
+    atomic_init(&R->prog[i].done, 0);
+    uint32_t s = copies > 1 ? 0 : i;
+    R->total += t->nops[s];
+  }
+  for (uint32_t s = 0; s < t->nthreads; s++)
+    for (size_t i = 0; i < t->nops[s]; i++) touches += t->ops[s][i].code == TB_OP_READ || t->ops[s][i].code == TB_OP_WRITE;
+  touches *= copies;
+  res->threads = R->nthreads;
+  res->ops = t->total_ops * copies - (cfg->touch == TB_TOUCH_NONE ? touches : 0);
+
+  tb_heap_opts_t ho = {.mode = R->nthreads > 1 ? TB_MODE_LOCKED : TB_MODE_SINGLE};
+  space_t fixed;
+  void *pre = NULL;
+  if (cfg->prefault) {
+    pre = mmap(NULL, cfg->prefault, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pre == MAP_FAILED || space_init_fixed(&fixed, pre, cfg->prefault)) {
+      if (pre != MAP_FAILED) munmap(pre, cfg->prefault);
+      pre = NULL;
+    } else {
+      memset(pre, 0, cfg->prefault);
+      ho.space = &fixed;
+    }
+  }
+  R->heap = cfg->alloc->create(&ho);
+  if (!R->heap) {
+    if (pre) munmap(pre, cfg->prefault);
+    snprintf(err, errlen, "%s: cannot create a heap: %s", cfg->alloc->name, strerror(errno));
+    free(R->ptrs);
+    free(R->prog);
+    free(R);
+    return -1;
+  }
+  /* Fault the slot table in before the window. */
+  memset(R->ptrs, 0, nslots * sizeof(void *));
+
+  pthread_t prog_thread;
+  bool prog_started = cfg->progress && pthread_create(&prog_thread, NULL, progress_main, R) == 0;
+  res->rss_ok = rss_reset();
+  uint64_t f0 = faults_now();
+  double t0, t1;
+  if (R->nthreads == 1) {
+    for (size_t k = 0; k < cfg->nbackends; k++)
+      if (cfg->backend[k]->thread_begin) cfg->backend[k]->thread_begin(cfg->inst[k], 0);
+    for (size_t k = 0; k < cfg->nbackends; k++)
+      if (cfg->backend[k]->window_begin) cfg->backend[k]->window_begin(cfg->inst[k]);
+    t0 = now_s();
+    replay_stream(R, 0);
+    t1 = now_s();
+    for (size_t k = 0; k < cfg->nbackends; k++)
+      if (cfg->backend[k]->window_end) cfg->backend[k]->window_end(cfg->inst[k]);
+    for (size_t k = 0; k < cfg->nbackends; k++)
+      if (cfg->backend[k]->thread_end) cfg->backend[k]->thread_end(cfg->inst[k], 0);
+  } else {
+    pthread_barrier_init(&R->b1, NULL, R->nthreads + 1);
+    pthread_barrier_init(&R->b2, NULL, R->nthreads + 1);
+    pthread_t *th = calloc(R->nthreads, sizeof *th);
+    targ_t *ta = calloc(R->nthreads, sizeof *ta);
+    uint32_t started = 0;
+    if (th && ta)
+      for (; started < R->nthreads; started++) {
+        ta[started] = (targ_t){R, started};
+        if (pthread_create(&th[started], NULL, thread_main, &ta[started])) break;
+      }
+    if (started < R->nthreads) {
+      /* Cannot happen short of resource exhaustion; threads already started
+       * wait at b1 forever, so this is fatal rather than recoverable. */
+      fprintf(stderr, "testbed: cannot start %u replay threads\n", R->nthreads);
+      exit(1);
+    }
+    pthread_barrier_wait(&R->b1);
+    for (size_t k = 0; k < cfg->nbackends; k++)
+      if (cfg->backend[k]->window_begin) cfg->backend[k]->window_begin(cfg->inst[k]);
+    t0 = now_s();
+    pthread_barrier_wait(&R->b2);
+    for (uint32_t i = 0; i < R->nthreads; i++) pthread_join(th[i], NULL);
+    t1 = now_s();
+    for (size_t k = 0; k < cfg->nbackends; k++)
+      if (cfg->backend[k]->window_end) cfg->backend[k]->window_end(cfg->inst[k]);
+    pthread_barrier_destroy(&R->b1);
+    pthread_barrier_destroy(&R->b2);
+    free(th);
+    free(ta);
+  }
+  res->page_faults = faults_now() - f0;
+  res->faults_ok = true;
+  if (res->rss_ok) res->rss_ok = rss_peak(&res->max_rss_bytes);
+  if (prog_started) {
+    atomic_store(&R->stop_progress, 1);
+    pthread_join(prog_thread, NULL);
+  }
+  res->seconds = t1 - t0;
+  int rc = 0;
+  if (atomic_load(&R->failed)) {
+    snprintf(err, errlen, "%s: %s", cfg->alloc->name, R->err);
+    rc = -1;
+  } else {
+    cfg->alloc->stats(R->heap, &res->stats);
+    char why[256] = "";
+    if (cfg->validate && (cfg->alloc->caps & TB_CAP_CHECK) && !cfg->alloc->check(R->heap, why, sizeof why)) {
+      snprintf(err, errlen, "%s: heap check failed after the replay: %s", cfg->alloc->name, why);
+      rc = -1;
+    }
+  }
+  /* Leftovers: free them (glibc's heap is the process's and outlives us). */
+  for (size_t i = 0; i < nslots; i++)
+    if (R->ptrs[i]) cfg->alloc->free(R->heap, R->ptrs[i]);
+  cfg->alloc->destroy(R->heap);
+  if (pre) munmap(pre, cfg->prefault);
+  pthread_mutex_destroy(&R->err_lock);
+  free(R->ptrs);
+  free(R->prog);
+  free(R);
+  return rc;
+}

@@ -1,0 +1,48 @@
+#!/bin/sh
+# build.sh: build the paper from a run set: summary + TeX macros
+# (testbed summarize --tex), figures (testbed plot), then latexmk.
+#   paper/build.sh [--from RUNSET] [--out DIR] [--testbed PATH]
+# RUNSET defaults to results/reference/ (the committed run set): the paper
+# is never built from a test fixture unless one is named with --from, and
+# then its title page says so. DIR defaults to paper/ (paper/paper.pdf).
+# Exit status: 0 built, 2 bad usage or no such run set, 1 build failed.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+runset="$root/results/reference"
+out="$here"
+testbed="${TESTBED:-$root/build/testbed}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --from) runset="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --testbed) testbed="$2"; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "paper/build.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+if [ ! -f "$runset/results.csv" ]; then
+  echo "paper/build.sh: $runset/results.csv not found: the paper is built from results/reference/ by default; give a run set with --from DIR" >&2
+  exit 2
+fi
+[ -x "$testbed" ] || { echo "paper/build.sh: no testbed binary at $testbed (build first, or --testbed PATH)" >&2; exit 2; }
+command -v latexmk >/dev/null || { echo "paper/build.sh: latexmk not found (apt-get install latexmk texlive-latex-recommended ...)" >&2; exit 2; }
+mkdir -p "$out/generated" "$out/figures"
+out=$(cd "$out" && pwd)
+# Reproducible output: fixed dates in plots and in the PDF.
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-0}"
+export FORCE_SOURCE_DATE=1
+"$testbed" summarize "$runset" -o "$out/generated/summary.csv" --tex "$out/generated/numbers.tex"
+"$testbed" plot "$runset" --out "$out/figures" --scripts "$root/plots"
+# Provenance switch: a fixture or a run set without meta.json is flagged.
+{
+  if grep -q '"fixture"[[:space:]]*:[[:space:]]*true' "$runset/meta.json" 2>/dev/null; then
+    printf '%s\n' '\tbFixturetrue'
+  fi
+  if [ ! -f "$runset/meta.json" ]; then printf '%s\n' '\tbNoMetatrue'; fi
+} > "$out/generated/provenance.tex"
+if [ "$out" != "$here" ]; then cp "$here/paper.tex" "$out/paper.tex"; fi
+cd "$out"
+latexmk -pdf -interaction=nonstopmode -halt-on-error -silent paper.tex >latexmk.out 2>&1 || {
+  tail -40 latexmk.out >&2; echo "paper/build.sh: latexmk failed (log: $out/paper.log)" >&2; exit 1; }
+echo "paper: $out/paper.pdf (numbers and figures from $runset)"

@@ -1,0 +1,19 @@
+# fig6-metadata: allocator metadata bytes per byte of peak live data
+# (metadata_per_live_byte, derived by `testbed summarize` from
+# metadata_bytes / peak_live_bytes per run of backend replay) and the
+# metadata bytes.
+# figure: fig6-metadata
+# metrics: metadata_per_live_byte metadata_bytes
+# backends: replay
+NMET = words(METRICS)
+PDF_W = 3.4 * NMET + 0.4; PDF_H = 2.8
+load 'lib/common.gp'
+load 'lib/note.gp'
+set multiplot layout 1, NMET title mtitle('Metadata per live byte') noenhanced font ',9'
+set key top left font ',7'
+do for [m=1:NMET] {
+  if (m > 1) { unset key }
+  if (word(METRICS, m) eq 'metadata_bytes') { set format y '%.1s%c' }
+  call 'lib/bars.gp' word(METRICS, m) word(PROFILES, 1) word(METRICS, m)
+}
+unset multiplot

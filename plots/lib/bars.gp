@@ -1,0 +1,23 @@
+# bars.gp: one panel of grouped bars with 95% CI error bars.
+#   call 'lib/bars.gp' METRIC PROFILE TITLE
+# One bar per allocator in each workload slot; the error bar is the 95%
+# confidence interval of the median (summary.csv ci_low..ci_high). A panel
+# with no value at all (NA on this profile) is drawn empty and says so.
+sel(m, p) = strcol(C_METRIC) eq m && strcol(C_PROF) eq p
+set title ARG3 noenhanced
+set ylabel ARG1 noenhanced
+NPTS = 0
+stats DATA using (sel(ARG1, ARG2) ? (NPTS = NPTS + 1, 0) : 0) nooutput
+if (NPTS == 0) {
+  set yrange [0:1]
+  set label 98 'NA: no value for this profile' at graph 0.5, graph 0.5 center noenhanced
+  plot NaN notitle
+  unset label 98
+  set yrange [0:*]
+} else {
+  plot for [i=1:NAL] DATA using (sel(ARG1, ARG2) && strcol(C_ALLOC) eq word(ALLOCS, i) ? \
+         barx(strcol(C_WORK), strcol(C_ALLOC)) : NaN):(sel(ARG1, ARG2) ? column(C_MED) : NaN):(BW * 0.9) \
+         with boxes lc rgb acolor(word(ALLOCS, i)) title word(ALLOCS, i), \
+       DATA using (sel(ARG1, ARG2) ? barx(strcol(C_WORK), strcol(C_ALLOC)) : NaN):(sel(ARG1, ARG2) ? column(C_MED) : NaN):(sel(ARG1, ARG2) ? column(C_LO) : NaN):(sel(ARG1, ARG2) ? column(C_HI) : NaN) \
+         with yerrorbars lc rgb 'black' pt 7 ps 0.2 notitle
+}

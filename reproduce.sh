@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# reproduce.sh: the two commands of the testbed.
+#
+#   ./reproduce.sh               main job: install what is missing, build,
+#                                run the quick experiment set, draw the plots,
+#                                build paper/paper.pdf, say where things are
+#   ./reproduce.sh --full        the same with the paper's full experiment set
+#   ./reproduce.sh --from DIR    only plot and build the paper from run set DIR
+#   ./reproduce.sh test          every test: native build + ctest, the same
+#                                suites under ASan+UBSan, and an aarch64 cross
+#                                build whose tests run under qemu-aarch64
+#   ./reproduce.sh deps          only install the Debian packages needed
+#
+# On a fresh Debian 12 machine, run as root, it installs the packages it
+# needs with apt-get; as another user it prints the apt-get line and stops.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'reproduce.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---- dependencies -------------------------------------------------------------
+
+# Debian packages for the host build, the measurements, plots and paper.
+host_pkgs=(build-essential cmake pkg-config check libsubunit-dev
+  libpapi-dev papi-tools libhwloc-dev hwloc valgrind gnuplot-nox
+  zlib1g-dev libzstd-dev zstd python3 perl sqlite3 git
+  texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk
+  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+# The aarch64 test build links Check from Debian's arm64 multiarch packages.
+arm_pkgs=(check:arm64 libsubunit-dev:arm64 libc6:arm64)
+
+missing_pkgs() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || printf '%s ' "$p"
+  done
+}
+
+install_deps() {
+  command -v dpkg-query >/dev/null || die "not a Debian system: install the equivalents of: ${host_pkgs[*]}"
+  local need_arch=0
+  dpkg --print-foreign-architectures | grep -qx arm64 || need_arch=1
+  local missing
+  missing=$(missing_pkgs "${host_pkgs[@]}")
+  if [ "$need_arch" = 0 ]; then missing+=$(missing_pkgs "${arm_pkgs[@]}"); else missing+="${arm_pkgs[*]}"; fi
+  [ -z "${missing// /}" ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    printf 'reproduce.sh: missing Debian packages. As root, run:\n' >&2
+    [ "$need_arch" = 1 ] && printf '  dpkg --add-architecture arm64 && apt-get update\n' >&2
+    printf '  apt-get install -y --no-install-recommends %s\n' "$missing" >&2
+    exit 1
+  fi
+  say "installing: $missing"
+  [ "$need_arch" = 1 ] && dpkg --add-architecture arm64
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# ---- builds ---------------------------------------------------------------------
+
+# build DIR [cmake args...]: configure (once) and build.
+build() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log" >&2; die "configuring $dir failed"; }
+  cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1 ||
+    { grep -E 'error|Error' "$dir.build.log" >&2 || tail -30 "$dir.build.log" >&2; die "building $dir failed (log: $dir.build.log)"; }
+}
+
+# run_ctest DIR LABEL [ctest args...]
+run_ctest() {
+  local dir=$1 label=$2
+  shift 2
+  say "tests: $label"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" "$@")
+}
+
+cmd_test() {
+  install_deps
+  local t0=$SECONDS
+  say "native build (build/)"
+  build build
+  run_ctest build "native x86_64 (Release, every check level)"
+
+  say "sanitizer build (build-asan/, address+undefined)"
+  build build-asan -DTB_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_ctest build-asan "ASan+UBSan" -LE no-sanitizer
+
+  say "aarch64 cross build (build-aarch64/), tests under qemu-aarch64"
+  build build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake
+  TB_TEST_OPS=${TB_TEST_OPS_QEMU:-8000} run_ctest build-aarch64 "aarch64 under qemu" -LE no-qemu
+  say "all test suites passed in $((SECONDS - t0)) s"
+}
+
+# ---- the main job -------------------------------------------------------------------
+
+cmd_main() {
+  local set=quick from=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --full) set=full ;;
+      --quick) set=quick ;;
+      --from)
+        [ $# -ge 2 ] || die "--from needs a run-set directory"
+        from=$2
+        shift
+        ;;
+      -h | --help)
+        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+      *) die "unknown option '$1' (see ./reproduce.sh --help)" ;;
+    esac
+    shift
+  done
+  install_deps
+  say "build (build/, check level 0 for measurements)"
+  build build
+  ./build/testbed list
+
+  local runset
+  if [ -n "$from" ]; then
+    [ -f "$from/results.csv" ] || die "$from/results.csv: no such run set"
+    runset=$from
+  elif [ -x experiments/run.sh ]; then
+    say "running the $set experiment set"
+    runset=$(experiments/run.sh "$set")
+  else
+    say "no experiment sets yet (experiments/run.sh): build and list only"
+    return 0
+  fi
+  say "plots from $runset"
+  ./build/testbed plot "$runset" --out "$runset/plots"
+  if [ -x paper/build.sh ]; then
+    say "paper from $runset"
+    paper/build.sh "$runset"
+  fi
+  printf '\nresults: %s/results.csv\nplots:   %s/plots/\npaper:   %s\n' "$runset" "$runset" "$top/paper/paper.pdf"
+}
+
+case ${1:-} in
+  test) shift; cmd_test "$@" ;;
+  deps) install_deps ;;
+  *) cmd_main "$@" ;;
+esac

@@ -1,0 +1,282 @@
+/* test_replay.c: the replay engine on every registered allocator at check
+ * level 3 (multi-threaded traces with cross-thread frees, single-threaded
+ * traces with every touch mode, one-stream traces replicated over threads),
+ * the results writer's all-or-nothing files, and `testbed run` on each kind
+ * of bad input: exit status 2, "FILE:LINE" in the message, no output. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gen.h"
+#include "replay.h"
+#include "results.h"
+#include "tb_alloc.h"
+#include "trace.h"
+
+static char dir[256];
+static const char *testbed = "testbed";
+
+static const char *tmp(const char *name) {
+  static char buf[16][512];
+  static int k;
+  char *b = buf[k++ % 16];
+  snprintf(b, 512, "%s/%s", dir, name);
+  return b;
+}
+
+static bool exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0;
+}
+
+static char *get_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  static char buf[1 << 16];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  return buf;
+}
+
+static void gen_load(const char *spec, tb_trace_t *t) {
+  char err[512];
+  const tb_generator_t *g;
+  tb_gen_params_t p;
+  ck_assert_msg(tb_gen_parse_spec(spec, &g, &p, err, sizeof err) == 0, "%s", err);
+  const char *path = tmp("gen.tbt");
+  ck_assert_msg(tb_gen_to_file(g, &p, path, TB_TRACE_BINARY, TB_COMPRESS_NONE, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(tb_trace_load(path, t, err, sizeof err) == 0, "%s", err);
+}
+
+static const char *const mt_specs[] = {
+    "larson:threads=4:slots=100:ops=300:rounds=4:seed=2",
+    "xmalloc:threads=4:batch=50:rounds=10:seed=3",
+    "cache_scratch:threads=3:iters=10:rounds=3",
+};
+
+START_TEST(multithreaded_cross_thread_frees_level3) {
+  tb_trace_t t;
+  gen_load(mt_specs[_i], &t);
+  ck_assert_uint_gt(t.nthreads, 1);
+  ck_assert_uint_gt(t.nsyncs, 0); /* objects do pass between threads */
+  const tb_allocator_t *a;
+  size_t n = 0;
+  for (size_t i = 0; (a = tb_allocator_at(i, 3)) != NULL; i++, n++) {
+    char err[512] = "";
+    tb_replay_cfg_t cfg = {.alloc = a, .touch = TB_TOUCH_TRACE, .validate = true};
+    tb_replay_result_t r;
+    int rc = tb_replay_run(&t, &cfg, &r, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s on %s: %s", a->name, mt_specs[_i], err);
+    ck_assert_uint_eq(r.threads, t.nthreads);
+    ck_assert_uint_eq(r.ops, t.total_ops);
+    ck_assert(r.seconds > 0);
+  }
+  ck_assert_uint_ge(n, 2); /* at least glibc and bump */
+  tb_trace_free(&t);
+}
+END_TEST
+
+static const char *const st_specs[] = {
+    "mix:dist=pareto:ops=2000:live=200",
+    "list:nodes=200:passes=2",
+    "tree:nodes=200:passes=2",
+    "realloc_copy:n=3",
+    "hundred_lifo:n=3",
+};
+
+START_TEST(single_threaded_all_touch_modes_level3) {
+  tb_trace_t t;
+  gen_load(st_specs[_i], &t);
+  const tb_allocator_t *a;
+  for (size_t i = 0; (a = tb_allocator_at(i, 3)) != NULL; i++)
+    for (int touch = TB_TOUCH_NONE; touch <= TB_TOUCH_FULL; touch++) {
+      char err[512] = "";
+      tb_replay_cfg_t cfg = {.alloc = a, .touch = (tb_touch_t)touch, .validate = true};
+      tb_replay_result_t r;
+      ck_assert_msg(tb_replay_run(&t, &cfg, &r, err, sizeof err) == 0, "%s: %s", a->name, err);
+      ck_assert_uint_eq(r.threads, 1);
+      if (a->caps & TB_CAP_STATS) ck_assert_uint_ne(r.stats.peak_committed_bytes, TB_STAT_NA);
+    }
+  tb_trace_free(&t);
+}
+END_TEST
+
+START_TEST(one_stream_replicated_over_threads) {
+  tb_trace_t t;
+  gen_load("mix:ops=2000:live=100", &t);
+  ck_assert_uint_eq(t.nthreads, 1);
+  const tb_allocator_t *a;
+  for (size_t i = 0; (a = tb_allocator_at(i, 3)) != NULL; i++) {
+    char err[512] = "";
+    tb_replay_cfg_t cfg = {.alloc = a, .touch = TB_TOUCH_FULL, .copies = 3, .validate = true};
+    tb_replay_result_t r;
+    ck_assert_msg(tb_replay_run(&t, &cfg, &r, err, sizeof err) == 0, "%s: %s", a->name, err);
+    ck_assert_uint_eq(r.threads, 3);
+    ck_assert_uint_eq(r.ops, 3 * t.total_ops);
+  }
+  /* A multi-stream trace cannot be replicated. */
+  tb_trace_t m;
+  gen_load(mt_specs[0], &m);
+  char err[512];
+  tb_replay_cfg_t cfg = {.alloc = tb_allocator_find("glibc", 0), .copies = 2};
+  tb_replay_result_t r;
+  ck_assert(tb_replay_run(&m, &cfg, &r, err, sizeof err) != 0);
+  tb_trace_free(&m);
+  tb_trace_free(&t);
+}
+END_TEST
+
+START_TEST(results_all_or_nothing) {
+  char err[512];
+  char *argv[] = {"testbed", "run", "--x", "a b", NULL};
+  const char *d = tmp("res/new/dir");
+  tb_results_t *r = tb_results_open(d, 4, argv, err, sizeof err);
+  ck_assert_ptr_nonnull(r);
+  tb_results_row(r, "e", "glibc", "w,1", "replay", "host", 1, 1, "ops", 5, false, "1");
+  tb_results_abort(r);
+  ck_assert(!exists(d)); /* made by open, empty again, removed */
+  r = tb_results_open(d, 4, argv, err, sizeof err);
+  tb_results_row(r, "e", "glibc", "w,1", "replay", "host", 2, 3, "ops", 5, false, "1");
+  tb_results_row(r, "e", "glibc", "w,1", "replay", "host", 2, 3, "peak_heap_bytes", 0, true, "B");
+  tb_results_row(r, "e", "glibc", "w,1", "replay", "host", 2, 3, "ns_per_op", 2.5, false, "ns");
+  tb_results_meta_num(r, "check_level", 3);
+  ck_assert(!exists(tmp("res/new/dir/results.csv")));
+  ck_assert_int_eq(tb_results_commit(r, err, sizeof err), 0);
+  char *csv = get_file(tmp("res/new/dir/results.csv"));
+  ck_assert_ptr_nonnull(csv);
+  ck_assert_str_eq(csv, "# command: testbed run --x 'a b'\n" TB_RESULTS_HEADER "\n"
+                        "e,glibc,\"w,1\",replay,host,2,3,ops,5,1\n"
+                        "e,glibc,\"w,1\",replay,host,2,3,peak_heap_bytes,NA,B\n"
+                        "e,glibc,\"w,1\",replay,host,2,3,ns_per_op,2.5,ns\n");
+  char *meta = get_file(tmp("res/new/dir/meta.json"));
+  ck_assert_ptr_nonnull(meta);
+  ck_assert_ptr_nonnull(strstr(meta, "\"check_level\": 3"));
+  ck_assert_ptr_nonnull(strstr(meta, "\"commit\": "));
+  ck_assert_ptr_nonnull(strstr(meta, "\"compiler\": "));
+  ck_assert_ptr_nonnull(strstr(meta, "\"machine\": {"));
+  ck_assert(meta[strlen(meta) - 2] == '}');
+}
+END_TEST
+
+/* Run testbed with args (NULL-terminated) and stderr to a file; returns the
+ * exit status. */
+static int run_testbed(const char *const *args, char **errout) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE *e = freopen(tmp("stderr"), "w", stderr);
+    (void)e;
+    FILE *o = freopen("/dev/null", "w", stdout);
+    (void)o;
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = testbed;
+    for (int i = 0; args[i]; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    execv(testbed, (char *const *)argv);
+    _exit(127);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  *errout = get_file(tmp("stderr"));
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static const struct {
+  const char *trace; /* contents of the workload file, or NULL: see args */
+  const char *alloc;
+  const char *workload; /* when trace is NULL */
+  const char *expect;   /* in the message; %s = the trace's path */
+} bad_runs[] = {
+    {"testbed-trace 1\n0 malloc 0 10\n0 frob 0\n", "glibc", NULL, "%s:3: unknown operation 'frob'"},
+    {"testbed-trace 1\n0 malloc 0\n", "glibc", NULL, "%s:2: malformed malloc"},
+    {"testbed-trace 1\n0 malloc 0 10\n0 free 0\n0 free 0\n", "glibc", NULL, "%s:4: free of id 0, which is not live"},
+    {"testbed-trace 1\n0 write 4 0 1\n", "glibc", NULL, "%s:2: write of id 4, which is not live"},
+    {"testbed-trace 1\n0 malloc 2 10\n0 calloc 2 10\n", "bump", NULL, "%s:3: calloc of id 2, which is still live"},
+    {"testbed-trace 1\n0 malloc 2 10\n0 read 2 8 4\n", "glibc", NULL, "%s:3: read of bytes 8..12 of id 2, beyond"},
+    {"TBTRACE1\x00\x01\x00\x05", "glibc", NULL, "%s: op 2: truncated"},
+    {"testbed-trace 1\n0 malloc 0 10\n", "nosuch", NULL, "unknown allocator 'nosuch'"},
+    {NULL, "glibc", "/nonexistent/trace.tbt", "/nonexistent/trace.tbt: cannot open"},
+    {NULL, "glibc", "gen:nosuch:seed=1", "unknown generator 'nosuch'"},
+    {NULL, "glibc", "gen:larson:frob=1", "no parameter 'frob'"},
+};
+
+START_TEST(run_bad_inputs) {
+  const char *trace = tmp("bad-run.trace");
+  if (bad_runs[_i].trace) {
+    FILE *f = fopen(trace, "wb");
+    size_t n = strlen(bad_runs[_i].trace);
+    if (bad_runs[_i].trace[0] == 'T') n = 12; /* binary: holds NUL bytes */
+    fwrite(bad_runs[_i].trace, 1, n, f);
+    fclose(f);
+  }
+  const char *out = tmp("bad-run-out");
+  const char *args[] = {"run", "--allocator", bad_runs[_i].alloc, "--workload",
+                        bad_runs[_i].trace ? trace : bad_runs[_i].workload, "--runs", "1", "--out", out, NULL};
+  char *err;
+  int rc = run_testbed(args, &err);
+  ck_assert_int_eq(rc, 2);
+  char want[600];
+  snprintf(want, sizeof want, bad_runs[_i].expect, trace);
+  ck_assert_msg(err && strstr(err, want), "case %d: stderr '%s' lacks '%s'", _i, err ? err : "", want);
+  ck_assert(!exists(out));
+}
+END_TEST
+
+START_TEST(run_end_to_end) {
+  const char *out = tmp("good-out");
+  const char *args[] = {"run", "--allocator", "glibc,bump", "--workload", "gen:larson:threads=2:slots=20:ops=50:rounds=2",
+                        "--runs", "2", "--out", out, "--check-level", "3", "--experiment", "e2e", NULL};
+  char *err;
+  ck_assert_int_eq(run_testbed(args, &err), 0);
+  char path[600];
+  snprintf(path, sizeof path, "%s/results.csv", out);
+  char *csv = get_file(path);
+  ck_assert_ptr_nonnull(csv);
+  ck_assert(strncmp(csv, "# command: ", 11) == 0);
+  ck_assert_ptr_nonnull(strstr(csv, "\n" TB_RESULTS_HEADER "\n"));
+  /* 2 allocators x 2 runs x 9 metrics rows, each at level 3, 2 threads. */
+  int rows = 0;
+  bool all_l3 = true;
+  for (char *l = strchr(csv, '\n') + 1; (l = strchr(l, '\n')) && l[1]; l++) {
+    rows++;
+    all_l3 = all_l3 && !strncmp(l + 1, "e2e:l3,", 7);
+  }
+  ck_assert_int_eq(rows, 2 * 2 * 9);
+  ck_assert(all_l3);
+  ck_assert_ptr_nonnull(strstr(csv, "e2e:l3,glibc,larson:threads=2:slots=20:ops=50:rounds=2,replay,host,2,2,peak_heap_bytes,NA,B"));
+  ck_assert_ptr_nonnull(strstr(csv, ",bump,"));
+  snprintf(path, sizeof path, "%s/meta.json", out);
+  char *meta = get_file(path);
+  ck_assert_ptr_nonnull(meta);
+  ck_assert_ptr_nonnull(strstr(meta, "\"check_level\": 3"));
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  if (argc > 1) testbed = argv[1];
+  snprintf(dir, sizeof dir, "%s/tb-replay-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  if (!mkdtemp(dir)) return 1;
+  Suite *s = suite_create("replay");
+  TCase *tc = tcase_create("replay");
+  tcase_set_timeout(tc, 300);
+  tcase_add_loop_test(tc, multithreaded_cross_thread_frees_level3, 0, (int)(sizeof mt_specs / sizeof mt_specs[0]));
+  tcase_add_loop_test(tc, single_threaded_all_touch_modes_level3, 0, (int)(sizeof st_specs / sizeof st_specs[0]));
+  tcase_add_test(tc, one_stream_replicated_over_threads);
+  tcase_add_test(tc, results_all_or_nothing);
+  tcase_add_loop_test(tc, run_bad_inputs, 0, (int)(sizeof bad_runs / sizeof bad_runs[0]));
+  tcase_add_test(tc, run_end_to_end);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd)) failed++;
+  return failed ? 1 : 0;
+}

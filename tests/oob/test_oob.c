@@ -1,0 +1,642 @@
+/* test_oob.c: unit tests of the oob design through the common API. The
+ * heap's internals are observed through stats() (free blocks and bytes,
+ * top bytes, splits, merges) and check() (the level-3 whole-heap proof),
+ * never by reading the allocator's structures. */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb_alloc.h"
+#include "tb_policy.h"
+#include "tb_testutil.h"
+
+static const tb_allocator_t *A; /* oob at check level 3 */
+static tb_heap_t *H;
+
+/* Block size of a request in oob (MIN_BLOCK 16), as tb_policy.h defines it. */
+static size_t bs(size_t n) { return tb_block_size(n, 16); }
+
+static tb_stats_t stats(tb_heap_t *h) {
+  tb_stats_t st;
+  A->stats(h, &st);
+  return st;
+}
+
+static tb_stats_t stats1(tb_heap_t *h) {
+  tb_stats_t st;
+  tb_allocator_find("oob", 1)->stats(h, &st);
+  return st;
+}
+
+static void valid1(tb_heap_t *h) {
+  char why[256] = "";
+  ck_assert_msg(tb_allocator_find("oob", 1)->check(h, why, sizeof why), "heap check failed: %s", why);
+}
+
+static void valid(tb_heap_t *h) {
+  char why[256] = "";
+  ck_assert_msg(A->check(h, why, sizeof why), "heap check failed: %s", why);
+}
+
+static void setup(void) {
+  A = tb_allocator_find("oob", 3);
+  ck_assert_ptr_nonnull(A);
+  tb_heap_opts_t o = {.mode = TB_MODE_SINGLE};
+  H = A->create(&o);
+  ck_assert_ptr_nonnull(H);
+}
+
+static void teardown(void) {
+  A->destroy(H);
+  H = NULL;
+}
+
+/* Four neighbours a b c d taken from the top in a row, and a guard after
+ * them so that d does not touch the top unless a test wants it to. */
+typedef struct {
+  char *p[5];
+  size_t n[5];
+} row_t;
+
+static row_t make_row(size_t n) {
+  row_t r;
+  for (int i = 0; i < 5; i++) {
+    r.n[i] = n + 16 * (size_t)i;
+    r.p[i] = A->malloc(H, r.n[i]);
+    ck_assert_ptr_nonnull(r.p[i]);
+    if (i) ck_assert_msg(r.p[i] == r.p[i - 1] + bs(r.n[i - 1]), "blocks from the top are not adjacent");
+  }
+  return r;
+}
+
+/* ---- merging ------------------------------------------------------------- */
+
+START_TEST(t_merge_none) {
+  row_t r = make_row(100);
+  tb_stats_t s0 = stats(H);
+  A->free(H, r.p[1]);
+  tb_stats_t s1 = stats(H);
+  ck_assert_uint_eq(s1.free_blocks, 1);
+  ck_assert_uint_eq(s1.free_bytes, bs(r.n[1]));
+  if (tb_stats_enabled()) ck_assert_uint_eq(s1.merges, s0.merges);
+  valid(H);
+}
+END_TEST
+
+START_TEST(t_merge_prev) {
+  row_t r = make_row(100);
+  A->free(H, r.p[0]);
+  tb_stats_t s0 = stats(H);
+  A->free(H, r.p[1]);
+  tb_stats_t s1 = stats(H);
+  ck_assert_uint_eq(s1.free_blocks, 1);
+  ck_assert_uint_eq(s1.free_bytes, bs(r.n[0]) + bs(r.n[1]));
+  if (tb_stats_enabled()) ck_assert_uint_eq(s1.merges, s0.merges + 1);
+  /* The merged block serves a request of the combined size at a's address. */
+  void *q = A->malloc(H, bs(r.n[0]) + bs(r.n[1]) - 8);
+  ck_assert_ptr_eq(q, r.p[0]);
+  valid(H);
+}
+END_TEST
+
+START_TEST(t_merge_next) {
+  row_t r = make_row(100);
+  A->free(H, r.p[2]);
+  tb_stats_t s0 = stats(H);
+  A->free(H, r.p[1]);
+  tb_stats_t s1 = stats(H);
+  ck_assert_uint_eq(s1.free_blocks, 1);
+  ck_assert_uint_eq(s1.free_bytes, bs(r.n[1]) + bs(r.n[2]));
+  if (tb_stats_enabled()) ck_assert_uint_eq(s1.merges, s0.merges + 1);
+  void *q = A->malloc(H, bs(r.n[1]) + bs(r.n[2]) - 8);
+  ck_assert_ptr_eq(q, r.p[1]);
+  valid(H);
+}
+END_TEST
+
+START_TEST(t_merge_both) {
+  row_t r = make_row(100);
+  A->free(H, r.p[0]);
+  A->free(H, r.p[2]);
+  tb_stats_t s0 = stats(H);
+  ck_assert_uint_eq(s0.free_blocks, 2);
+  A->free(H, r.p[1]);
+  tb_stats_t s1 = stats(H);
+  ck_assert_uint_eq(s1.free_blocks, 1);
+  ck_assert_uint_eq(s1.free_bytes, bs(r.n[0]) + bs(r.n[1]) + bs(r.n[2]));
+  if (tb_stats_enabled()) ck_assert_uint_eq(s1.merges, s0.merges + 2);
+  valid(H);
+}
+END_TEST
+
+START_TEST(t_merge_top_and_prev) {
+  row_t r = make_row(100);
+  tb_stats_t s0 = stats(H);
+  A->free(H, r.p[4]); /* last block: joins the top */
+  tb_stats_t s1 = stats(H);
+  ck_assert_uint_eq(s1.free_blocks, 0);
+  ck_assert_uint_eq(s1.top_bytes, s0.top_bytes + bs(r.n[4]));
+  A->free(H, r.p[2]); /* a free block in a bin */
+  A->free(H, r.p[3]); /* merges with the top and its free predecessor */
+  tb_stats_t s2 = stats(H);
+  ck_assert_uint_eq(s2.free_blocks, 0);
+  ck_assert_uint_eq(s2.top_bytes, s0.top_bytes + bs(r.n[2]) + bs(r.n[3]) + bs(r.n[4]));
+  if (tb_stats_enabled()) ck_assert_uint_eq(s2.merges, s0.merges + 3);
+  /* The next block comes from the top at c's old place. */
+  ck_assert_ptr_eq(A->malloc(H, 8), r.p[2]);
+  valid(H);
+}
+END_TEST
+
+/* ---- splitting and the fit rule -------------------------------------------- */
+
+START_TEST(t_split_small) {
+  char *a = A->malloc(H, 1000);
+  void *guard = A->malloc(H, 10);
+  ck_assert(a && guard);
+  A->free(H, a);
+  tb_stats_t s0 = stats(H);
+  char *b = A->malloc(H, 100); /* first non-empty bin above: a's, split */
+  ck_assert_ptr_eq(b, a);
+  tb_stats_t s1 = stats(H);
+  ck_assert_uint_eq(s1.free_blocks, 1);
+  ck_assert_uint_eq(s1.free_bytes, bs(1000) - bs(100));
+  if (tb_stats_enabled()) ck_assert_uint_eq(s1.splits, s0.splits + 1);
+  /* Exact fit of the remainder: no split. */
+  char *c = A->malloc(H, bs(1000) - bs(100) - 8);
+  ck_assert_ptr_eq(c, a + bs(100));
+  tb_stats_t s2 = stats(H);
+  ck_assert_uint_eq(s2.free_blocks, 0);
+  if (tb_stats_enabled()) ck_assert_uint_eq(s2.splits, s1.splits);
+  valid(H);
+}
+END_TEST
+
+START_TEST(t_small_bin_lifo) {
+  void *x[6];
+  for (int i = 0; i < 6; i++) x[i] = A->malloc(H, 40);
+  A->free(H, x[0]);
+  A->free(H, x[2]);
+  A->free(H, x[4]);
+  ck_assert_ptr_eq(A->malloc(H, 40), x[4]); /* most recently freed first */
+  ck_assert_ptr_eq(A->malloc(H, 40), x[2]);
+  valid(H);
+}
+END_TEST
+
+START_TEST(t_large_bin_best_fit) {
+  /* Three free blocks in large bin [1792, 2048): 2032, 1808, 1920 bytes. */
+  const size_t sz[3] = {2032 - 8, 1808 - 8, 1920 - 8};
+  char *b[3], *g[3];
+  for (int i = 0; i < 3; i++) {
+    b[i] = A->malloc(H, sz[i]);
+    g[i] = A->malloc(H, 10);
+    ck_assert(b[i] && g[i]);
+  }
+  for (int i = 0; i < 3; i++) A->free(H, b[i]);
+  ck_assert_uint_eq(tb_bin_index(2032), tb_bin_index(1808));
+  ck_assert_uint_eq(tb_bin_index(1920), tb_bin_index(1808));
+  tb_stats_t s0 = stats(H);
+  char *q = A->malloc(H, 1904 - 8); /* best fit: the 1920 block, split by 16 */
+  ck_assert_ptr_eq(q, b[2]);
+  tb_stats_t s1 = stats(H);
+  if (tb_stats_enabled()) {
+    ck_assert_uint_eq(s1.bin_steps, s0.bin_steps + 3);
+    ck_assert_uint_eq(s1.splits, s0.splits + 1);
+  }
+  ck_assert_uint_eq(s1.free_blocks, 3); /* 2032, 1808 and the 16-byte tail */
+  valid(H);
+}
+END_TEST
+
+/* ---- aligned allocation ----------------------------------------------------- */
+
+START_TEST(t_aligned_layouts) {
+  /* (1) From the top with lead padding: the padding becomes a free block. */
+  char *a = A->malloc(H, 8); /* moves the top off any large alignment */
+  tb_stats_t s0 = stats(H);
+  char *p = A->aligned_alloc(H, 4096, 100);
+  ck_assert_ptr_nonnull(p);
+  ck_assert(((uintptr_t)p & 4095) == 0);
+  tb_stats_t s1 = stats(H);
+  size_t lead = (size_t)(p - (a + bs(8)));
+  ck_assert_msg(lead >= 16 && lead % 16 == 0, "lead padding %zu", lead);
+  ck_assert_uint_eq(s1.free_blocks, s0.free_blocks + 1);
+  ck_assert_uint_eq(s1.free_bytes, s0.free_bytes + lead);
+  /* The tail went back to the top: the top lost only lead + block. */
+  ck_assert_uint_eq(s0.top_bytes - s1.top_bytes, lead + bs(100));
+  /* The next small block is carved from the lead (first non-empty bin). */
+  char *n = A->malloc(H, 8);
+  ck_assert_ptr_eq(n, a + bs(8));
+  valid(H);
+  /* (2) A small alignment: lead padding of 0 or 16 bytes. */
+  char *q = A->aligned_alloc(H, 32, 24);
+  ck_assert(((uintptr_t)q & 31) == 0);
+  char *q2 = A->aligned_alloc(H, 32, 24);
+  ck_assert(((uintptr_t)q2 & 31) == 0);
+  valid(H);
+  /* (3) Aligned from a free block in a bin: a big free block is carved. */
+  char *big = A->malloc(H, 20000);
+  void *guard = A->malloc(H, 8000); /* too big for the lead's remnant: after big */
+  ck_assert_ptr_eq(guard, big + bs(20000));
+  A->free(H, big);
+  tb_stats_t s2 = stats(H);
+  char *r = A->aligned_alloc(H, 1024, 6000); /* needs more than any other free block */
+  ck_assert(((uintptr_t)r & 1023) == 0);
+  ck_assert_msg(r >= big && r + 6000 <= big + 20000, "aligned block not carved from the free block");
+  tb_stats_t s3 = stats(H);
+  ck_assert_uint_eq(s3.free_bytes, s2.free_bytes - bs(6000));
+  valid(H);
+  /* Everything freed merges back: no free block remains besides the top. */
+  A->free(H, r);
+  A->free(H, guard);
+  A->free(H, q2);
+  A->free(H, q);
+  A->free(H, n);
+  A->free(H, p);
+  A->free(H, a);
+  tb_stats_t s4 = stats(H);
+  ck_assert_uint_eq(s4.free_blocks, 0);
+  ck_assert_uint_eq(s4.live_blocks, 0);
+  valid(H);
+}
+END_TEST
+
+START_TEST(t_aligned_large_mapped) {
+  void *p = A->aligned_alloc(H, (size_t)1 << 20, 300 << 10); /* above the large threshold */
+  ck_assert_ptr_nonnull(p);
+  ck_assert(((uintptr_t)p & ((1u << 20) - 1)) == 0);
+  tb_stats_t s = stats(H);
+  ck_assert_uint_eq(s.large_blocks, 1);
+  tb_fill(p, 300 << 10, 3);
+  ck_assert(tb_verify(p, 300 << 10, 3));
+  A->free(H, p);
+  ck_assert_uint_eq(stats(H).large_blocks, 0);
+  valid(H);
+}
+END_TEST
+
+/* ---- realloc paths ------------------------------------------------------------- */
+
+START_TEST(t_realloc_shrink_split) {
+  char *a = A->malloc(H, 1000);
+  void *g = A->malloc(H, 8);
+  tb_fill(a, 1000, 1);
+  char *b = A->realloc(H, a, 200);
+  ck_assert_ptr_eq(b, a);
+  ck_assert(tb_verify(b, 200, 1));
+  tb_stats_t s = stats(H);
+  ck_assert_uint_eq(s.free_blocks, 1);
+  ck_assert_uint_eq(s.free_bytes, bs(1000) - bs(200));
+  /* Shrinking again gives the tail to the free successor (merge). */
+  char *c = A->realloc(H, b, 50);
+  ck_assert_ptr_eq(c, a);
+  s = stats(H);
+  ck_assert_uint_eq(s.free_blocks, 1);
+  ck_assert_uint_eq(s.free_bytes, bs(1000) - bs(50));
+  valid(H);
+  A->free(H, g);
+  A->free(H, c);
+}
+END_TEST
+
+START_TEST(t_realloc_grow_top) {
+  char *a = A->malloc(H, 10);
+  tb_fill(a, 10, 2);
+  tb_stats_t s0 = stats(H);
+  char *b = A->realloc(H, a, 5000);
+  ck_assert_ptr_eq(b, a);
+  ck_assert(tb_verify(b, 10, 2));
+  tb_stats_t s1 = stats(H);
+  ck_assert_uint_eq(s1.top_bytes, s0.top_bytes - (bs(5000) - bs(10)));
+  if (tb_stats_enabled()) ck_assert_uint_eq(s1.realloc_inplace, s0.realloc_inplace + 1);
+  valid(H);
+}
+END_TEST
+
+START_TEST(t_realloc_grow_into_next) {
+  char *a = A->malloc(H, 100);
+  char *b = A->malloc(H, 1000);
+  void *g = A->malloc(H, 8);
+  tb_fill(a, 100, 4);
+  A->free(H, b);
+  char *c = A->realloc(H, a, 500); /* takes part of b, the rest stays free */
+  ck_assert_ptr_eq(c, a);
+  ck_assert(tb_verify(c, 100, 4));
+  tb_stats_t s = stats(H);
+  ck_assert_uint_eq(s.free_blocks, 1);
+  ck_assert_uint_eq(s.free_bytes, bs(100) + bs(1000) - bs(500));
+  /* Not enough in the free successor: moves, copies, frees. */
+  tb_fill(c, 500, 5);
+  char *d = A->realloc(H, c, 5000);
+  ck_assert_ptr_ne(d, c);
+  ck_assert(tb_verify(d, 500, 5));
+  valid(H);
+  A->free(H, g);
+  A->free(H, d);
+}
+END_TEST
+
+START_TEST(t_realloc_move_blocked) {
+  char *a = A->malloc(H, 100);
+  void *g = A->malloc(H, 8); /* in use: a cannot grow in place */
+  tb_fill(a, 100, 6);
+  char *b = A->realloc(H, a, 300);
+  ck_assert_ptr_ne(b, a);
+  ck_assert(tb_verify(b, 100, 6));
+  tb_stats_t s = stats(H);
+  ck_assert_uint_eq(s.free_blocks, 1); /* a's old block */
+  ck_assert_uint_eq(s.free_bytes, bs(100));
+  valid(H);
+  A->free(H, g);
+  A->free(H, b);
+}
+END_TEST
+
+START_TEST(t_realloc_large) {
+  char *a = A->malloc(H, 300 << 10);
+  ck_assert_ptr_nonnull(a);
+  tb_fill(a, 300 << 10, 7);
+  char *b = A->realloc(H, a, 290 << 10); /* still large, fits the mapping */
+  ck_assert_ptr_eq(b, a);
+  char *c = A->realloc(H, b, 100); /* no longer large: moves into the space */
+  ck_assert(tb_verify(c, 100, 7));
+  ck_assert_uint_eq(stats(H).large_blocks, 0);
+  valid(H);
+  A->free(H, c);
+}
+END_TEST
+
+/* ---- growth and its failure ------------------------------------------------------ */
+
+START_TEST(t_growth) {
+  space_t sp;
+  space_config_t cfg = {.initial = 64 << 10};
+  ck_assert_int_eq(space_init_mmap(&sp, &cfg), 0);
+  tb_heap_opts_t o = {.space = &sp};
+  tb_heap_t *h = A->create(&o);
+  ck_assert_ptr_nonnull(h);
+  size_t c0 = sp.committed;
+  void *p = A->malloc(h, 100 << 10);
+  ck_assert_ptr_nonnull(p);
+  ck_assert(sp.committed > c0);
+  tb_stats_t s;
+  A->stats(h, &s);
+  if (tb_stats_enabled()) ck_assert_uint_ge(s.grows, 1);
+  ck_assert_uint_ge(s.committed_bytes, sp.committed);
+  valid(h);
+  A->destroy(h);
+  space_destroy(&sp);
+}
+END_TEST
+
+START_TEST(t_growth_failure_user_space) {
+  space_os_failing_t f;
+  space_os_failing_init(&f, NULL);
+  space_t sp;
+  space_config_t cfg = {.initial = 64 << 10, .os = &f.os};
+  ck_assert_int_eq(space_init_mmap(&sp, &cfg), 0);
+  tb_heap_opts_t o = {.space = &sp};
+  tb_heap_t *h = A->create(&o);
+  ck_assert_ptr_nonnull(h);
+  char *a = A->malloc(h, 1000);
+  tb_fill(a, 1000, 8);
+  f.commits_left = 0;
+  errno = 0;
+  ck_assert_ptr_null(A->malloc(h, 100 << 10));
+  ck_assert_int_eq(errno, ENOMEM);
+  errno = 0;
+  ck_assert_ptr_null(A->realloc(h, a, 100 << 10));
+  ck_assert_int_eq(errno, ENOMEM);
+  ck_assert(tb_verify(a, 1000, 8));
+  ck_assert_int_ge(f.failures, 2);
+  valid(h);
+  f.commits_left = -1;
+  char *b = A->realloc(h, a, 100 << 10);
+  ck_assert_ptr_nonnull(b);
+  ck_assert(tb_verify(b, 1000, 8));
+  valid(h);
+  A->destroy(h);
+  space_destroy(&sp);
+}
+END_TEST
+
+START_TEST(t_growth_failure_records) {
+  /* The record array is on the same os table: once its commits fail, new
+   * blocks fail cleanly even though the user space has room. */
+  space_os_failing_t f;
+  space_os_failing_init(&f, NULL);
+  space_t sp;
+  space_config_t cfg = {.initial = 1 << 20, .os = &f.os};
+  ck_assert_int_eq(space_init_mmap(&sp, &cfg), 0);
+  tb_heap_opts_t o = {.space = &sp};
+  tb_heap_t *h = A->create(&o);
+  ck_assert_ptr_nonnull(h);
+  f.commits_left = 0;
+  static void *ps[1 << 16];
+  size_t n = 0;
+  for (; n < (1u << 16); n++) {
+    errno = 0;
+    ps[n] = A->malloc(h, 1);
+    if (!ps[n]) break;
+  }
+  ck_assert_msg(n < (1u << 16), "record array never ran out");
+  ck_assert_int_eq(errno, ENOMEM);
+  ck_assert_msg((size_t)n * 16 < (1u << 20), "failed only when the user space was full");
+  valid(h);
+  f.commits_left = -1;
+  for (size_t i = n; i < n + 1000; i++) {
+    ps[i] = A->malloc(h, 1);
+    ck_assert_ptr_nonnull(ps[i]);
+  }
+  for (size_t i = 0; i < n + 1000; i++) A->free(h, ps[i]);
+  ck_assert_uint_eq(stats(h).live_blocks, 0);
+  valid(h);
+  A->destroy(h);
+  space_destroy(&sp);
+}
+END_TEST
+
+START_TEST(t_fixed_space_many_records) {
+  /* 65535 blocks: at level 3 the walk after every operation would make this
+   * quadratic, so this test uses level 1 and calls check() itself. */
+  const tb_allocator_t *A1 = tb_allocator_find("oob", 1);
+  ck_assert_ptr_nonnull(A1);
+  static _Alignas(64) unsigned char buf[1 << 20];
+  space_t sp;
+  ck_assert_int_eq(space_init_fixed(&sp, buf, sizeof buf), 0);
+  tb_heap_opts_t o = {.space = &sp};
+  tb_heap_t *h = A1->create(&o);
+  ck_assert_ptr_nonnull(h);
+  static void *ps[1 << 16];
+  size_t n = 0;
+  while (n < (1u << 16) && (ps[n] = A1->malloc(h, 8)) != NULL) n++;
+  /* 16-byte blocks fill the whole buffer: far more than one page of records. */
+  ck_assert_uint_ge(n, (sizeof buf / 16) - 2);
+  ck_assert_ptr_null(A1->malloc(h, 300 << 10)); /* no large blocks from a fixed space */
+  valid1(h);
+  for (size_t i = 0; i < n; i += 2) A1->free(h, ps[i]);
+  tb_stats_t s = stats1(h);
+  /* Every even block is free and alone, except the last one when it is
+   * even: it joins the top. */
+  size_t evens = (n + 1) / 2;
+  ck_assert_uint_eq(s.free_blocks, evens - ((n - 1) % 2 == 0 ? 1 : 0));
+  for (size_t i = 1; i < n; i += 2) A1->free(h, ps[i]);
+  s = stats1(h);
+  ck_assert_uint_eq(s.free_blocks, 0);
+  ck_assert_uint_eq(s.live_blocks, 0);
+  valid1(h);
+  A1->destroy(h);
+}
+END_TEST
+
+/* ---- statistics --------------------------------------------------------------- */
+
+START_TEST(t_stats_user_words) {
+  tb_stats_t s0 = stats(H);
+  void *p[10];
+  for (int i = 0; i < 10; i++) p[i] = A->malloc(H, 24 * (size_t)i);
+  for (int i = 0; i < 10; i++) A->free(H, p[i]);
+  tb_stats_t s1 = stats(H);
+  ck_assert_uint_gt(s1.metadata_bytes, 0);
+  ck_assert_uint_ne(s1.metadata_bytes, TB_STAT_NA);
+  if (tb_stats_enabled()) {
+    /* One word written per malloc, one read per free: nothing else. */
+    ck_assert_uint_eq(s1.user_bytes_written - s0.user_bytes_written, 10 * 8);
+    ck_assert_uint_eq(s1.user_bytes_read - s0.user_bytes_read, 10 * 8);
+    ck_assert_uint_eq(s1.mallocs - s0.mallocs, 10);
+    ck_assert_uint_eq(s1.frees - s0.frees, 10);
+  } else {
+    ck_assert_uint_eq(s1.user_bytes_written, TB_STAT_NA);
+  }
+}
+END_TEST
+
+/* ---- misuse (expected signals), at check levels 1 and 3 --------------------------- */
+
+static const tb_allocator_t *M;
+static tb_heap_t *MH;
+static void msetup_level(int level) {
+  M = tb_allocator_find("oob", level);
+  ck_assert_ptr_nonnull(M);
+  tb_heap_opts_t o = {.mode = TB_MODE_SINGLE};
+  MH = M->create(&o);
+  ck_assert_ptr_nonnull(MH);
+}
+static void msetup1(void) { msetup_level(1); }
+static void msetup3(void) { msetup_level(3); }
+static void mteardown(void) { M->destroy(MH); }
+
+START_TEST(t_double_free_in_bin) {
+  void *p = M->malloc(MH, 40), *g = M->malloc(MH, 40);
+  (void)g;
+  M->free(MH, p);
+  M->free(MH, p);
+}
+END_TEST
+
+START_TEST(t_double_free_merged) {
+  /* b merges into a's free block: b's record is recycled. */
+  void *a = M->malloc(MH, 40), *b = M->malloc(MH, 40), *g = M->malloc(MH, 40);
+  (void)g;
+  M->free(MH, a);
+  M->free(MH, b);
+  M->free(MH, b);
+}
+END_TEST
+
+START_TEST(t_double_free_top) {
+  void *a = M->malloc(MH, 40);
+  M->free(MH, a); /* joins the top, record recycled */
+  M->free(MH, a);
+}
+END_TEST
+
+START_TEST(t_realloc_freed) {
+  void *a = M->malloc(MH, 40), *g = M->malloc(MH, 40);
+  (void)g;
+  M->free(MH, a);
+  (void)M->realloc(MH, a, 100);
+}
+END_TEST
+
+START_TEST(t_interior_pointer) {
+  char *a = M->malloc(MH, 400);
+  memset(a, 0x5a, 400); /* garbage where a back-pointer would be */
+  M->free(MH, a + 64);
+}
+END_TEST
+
+START_TEST(t_misaligned_pointer) {
+  char *a = M->malloc(MH, 400);
+  M->free(MH, a + 8);
+}
+END_TEST
+
+START_TEST(t_stale_after_reuse) {
+  /* b merges into a and its record slot is recycled for c at another
+   * address: b's word still names that slot, whose block is now c. */
+  char *a = M->malloc(MH, 40), *b = M->malloc(MH, 40), *g = M->malloc(MH, 40);
+  M->free(MH, a);
+  M->free(MH, b);
+  char *c = M->malloc(MH, 2000);
+  (void)g;
+  (void)c;
+  M->free(MH, b);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("oob");
+  TCase *tc = tcase_create("unit");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, t_merge_none);
+  tcase_add_test(tc, t_merge_prev);
+  tcase_add_test(tc, t_merge_next);
+  tcase_add_test(tc, t_merge_both);
+  tcase_add_test(tc, t_merge_top_and_prev);
+  tcase_add_test(tc, t_split_small);
+  tcase_add_test(tc, t_small_bin_lifo);
+  tcase_add_test(tc, t_large_bin_best_fit);
+  tcase_add_test(tc, t_aligned_layouts);
+  tcase_add_test(tc, t_aligned_large_mapped);
+  tcase_add_test(tc, t_realloc_shrink_split);
+  tcase_add_test(tc, t_realloc_grow_top);
+  tcase_add_test(tc, t_realloc_grow_into_next);
+  tcase_add_test(tc, t_realloc_move_blocked);
+  tcase_add_test(tc, t_realloc_large);
+  tcase_add_test(tc, t_growth);
+  tcase_add_test(tc, t_growth_failure_user_space);
+  tcase_add_test(tc, t_growth_failure_records);
+  tcase_add_test(tc, t_fixed_space_many_records);
+  tcase_add_test(tc, t_stats_user_words);
+  suite_add_tcase(s, tc);
+  void (*setups[2])(void) = {msetup1, msetup3};
+  const char *names[2] = {"misuse-l1", "misuse-l3"};
+  for (int k = 0; k < 2; k++) {
+    TCase *tm = tcase_create(names[k]);
+    tcase_add_checked_fixture(tm, setups[k], mteardown);
+    tcase_add_test_raise_signal(tm, t_double_free_in_bin, SIGABRT);
+    tcase_add_test_raise_signal(tm, t_double_free_merged, SIGABRT);
+    tcase_add_test_raise_signal(tm, t_double_free_top, SIGABRT);
+    tcase_add_test_raise_signal(tm, t_realloc_freed, SIGABRT);
+    tcase_add_test_raise_signal(tm, t_interior_pointer, SIGABRT);
+    tcase_add_test_raise_signal(tm, t_misaligned_pointer, SIGABRT);
+    tcase_add_test_raise_signal(tm, t_stale_after_reuse, SIGABRT);
+    suite_add_tcase(s, tm);
+  }
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,175 @@
+/* test_oob_untouched.c: the oob design's central promise, checked byte by
+ * byte: the allocator reads and writes user memory only at back-pointer
+ * words. The heap lives on a fixed buffer; the test keeps a shadow copy of
+ * the whole buffer and, after every operation, allows exactly these
+ * differences:
+ *   - the back-pointer word in front of a block just handed out;
+ *   - the content calloc zeroes and realloc copies (the caller asked);
+ * then the test itself fills every live block, and every block it just
+ * freed, with a pattern (in the buffer and in the shadow alike). Every other
+ * byte of the buffer, free memory and the top included, must be unchanged.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb_alloc.h"
+#include "tb_testutil.h"
+
+#define BUF_SIZE ((size_t)1 << 20)
+static _Alignas(4096) unsigned char buf[BUF_SIZE];
+static unsigned char shadow[BUF_SIZE];
+
+typedef struct {
+  unsigned char *p;
+  size_t n;
+} live_t;
+
+/* First differing offset in [0, BUF_SIZE), or BUF_SIZE. */
+static size_t first_diff(void) {
+  if (memcmp(buf, shadow, BUF_SIZE) == 0) return BUF_SIZE;
+  for (size_t k = 0; k < BUF_SIZE; k++)
+    if (buf[k] != shadow[k]) return k;
+  return BUF_SIZE;
+}
+
+/* The caller fills [p, p+n) with pattern s in both copies. */
+static void fill_both(unsigned char *p, size_t n, unsigned s) {
+  tb_fill(p, n, s);
+  memcpy(shadow + (p - buf), p, n);
+}
+
+/* A block was handed out at p: its back-pointer word may have changed. */
+static void accept_word(unsigned char *p) { memcpy(shadow + (p - buf) - 8, p - 8, 8); }
+
+static void run(int level, uint64_t seed, long nops) {
+  const tb_allocator_t *A = tb_allocator_find("oob", level);
+  ck_assert_ptr_nonnull(A);
+  space_t sp;
+  ck_assert_int_eq(space_init_fixed(&sp, buf, sizeof buf), 0);
+  tb_rng_t r = {seed};
+  for (size_t k = 0; k < BUF_SIZE; k++) buf[k] = (unsigned char)tb_rand(&r);
+  memcpy(shadow, buf, BUF_SIZE);
+  tb_heap_opts_t o = {.space = &sp};
+  tb_heap_t *h = A->create(&o);
+  ck_assert_ptr_nonnull(h);
+  ck_assert_msg(first_diff() == BUF_SIZE, "create() wrote into the user region");
+
+  enum { MAX_LIVE = 400 };
+  live_t live[MAX_LIVE];
+  size_t nlive = 0;
+  long allocs = 0, failures = 0, frees = 0;
+  size_t bad = BUF_SIZE;
+  long bad_op = -1;
+  const char *bad_what = "";
+  tb_stats_t s0;
+  A->stats(h, &s0);
+  for (long op = 0; op < nops && bad == BUF_SIZE; op++) {
+    unsigned k = (unsigned)(tb_rand(&r) % 100);
+    size_t n = tb_rand(&r) % 3 ? tb_rand(&r) % 300 : tb_rand(&r) % 8000;
+    const char *what;
+    if (nlive && (k < 45 || nlive == MAX_LIVE)) {
+      size_t i = tb_rand(&r) % nlive;
+      live_t b = live[i];
+      live[i] = live[--nlive];
+      A->free(h, b.p);
+      what = "free";
+      frees++;
+      bad = first_diff();
+      /* The freed block's bytes now belong to the allocator: mark them, so
+       * that any later write of its into free memory shows. */
+      if (bad == BUF_SIZE) fill_both(b.p, b.n, (unsigned)op ^ 0xf3u);
+    } else if (nlive && k < 60) {
+      size_t i = tb_rand(&r) % nlive;
+      live_t b = live[i];
+      unsigned char *q = A->realloc(h, b.p, n ? n : 1);
+      what = "realloc";
+      if (!q) {
+        failures++;
+        bad = first_diff();
+        continue;
+      }
+      size_t nn = n ? n : 1;
+      if (q != b.p) {
+        accept_word(q);
+        memcpy(shadow + (q - buf), q, nn < b.n ? nn : b.n); /* the copy */
+      }
+      bad = first_diff();
+      if (bad == BUF_SIZE) {
+        live[i] = (live_t){q, A->usable_size(h, q)};
+        fill_both(q, live[i].n, (unsigned)op);
+        /* A moved block's old place is free memory now: mark it too. */
+        if (q != b.p) fill_both(b.p, b.n, (unsigned)op ^ 0x3fu);
+      }
+    } else {
+      unsigned char *p;
+      if (k < 70) {
+        p = A->calloc(h, 1, n);
+        what = "calloc";
+        if (p) memcpy(shadow + (p - buf), p, n);
+      } else if (k < 80) {
+        p = A->aligned_alloc(h, (size_t)1 << (tb_rand(&r) % 12), n);
+        what = "aligned_alloc";
+      } else {
+        p = A->malloc(h, n);
+        what = "malloc";
+      }
+      if (!p) {
+        failures++;
+        bad = first_diff();
+        continue;
+      }
+      allocs++;
+      accept_word(p);
+      bad = first_diff();
+      if (bad == BUF_SIZE) {
+        live[nlive] = (live_t){p, A->usable_size(h, p)};
+        fill_both(p, live[nlive].n, (unsigned)op);
+        nlive++;
+      }
+    }
+    if (bad != BUF_SIZE) {
+      bad_op = op;
+      bad_what = what;
+    }
+  }
+  ck_assert_msg(bad == BUF_SIZE, "op %ld (%s): byte at offset %zu of the user region changed", bad_op, bad_what, bad);
+  ck_assert_msg(allocs > nops / 4 && failures < nops / 10, "sequence degenerate: %ld allocs, %ld failures", allocs,
+                failures);
+  /* And the statistics agree: one word written per block handed out, one
+   * word read per free or realloc. */
+  if (tb_stats_enabled()) {
+    tb_stats_t s1;
+    A->stats(h, &s1);
+    ck_assert_uint_ge(s1.user_bytes_written - s0.user_bytes_written, 8u * (uint64_t)allocs);
+    ck_assert_uint_le(s1.user_bytes_written - s0.user_bytes_written, 8u * (uint64_t)(s1.mallocs - s0.mallocs));
+    ck_assert_uint_ge(s1.user_bytes_read - s0.user_bytes_read, 8u * (uint64_t)frees);
+  }
+  char why[256];
+  ck_assert_msg(A->check(h, why, sizeof why), "heap check: %s", why);
+  for (size_t i = 0; i < nlive; i++) A->free(h, live[i].p);
+  ck_assert_msg(first_diff() == BUF_SIZE, "freeing the rest changed the user region");
+  A->destroy(h);
+}
+
+START_TEST(t_untouched_l0) { run(0, 0xb00b5eedu + (uint64_t)_i, tb_env_long("TB_TEST_OPS", 20000)); }
+END_TEST
+
+START_TEST(t_untouched_l3) { run(3, 0x0ddba11u + (uint64_t)_i, tb_env_long("TB_TEST_OPS", 20000) / 4); }
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("oob-untouched");
+  TCase *tc = tcase_create("untouched");
+  tcase_set_timeout(tc, 300);
+  tcase_add_loop_test(tc, t_untouched_l0, 0, 2);
+  tcase_add_loop_test(tc, t_untouched_l3, 0, 1);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

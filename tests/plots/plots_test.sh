@@ -1,0 +1,150 @@
+#!/bin/sh
+# plots_test.sh: script tests of summarize, plot and the paper build.
+#   plots_test.sh TEST TESTBED SOURCE_DIR FIXTURE WORKDIR
+# TEST: errors | macros | figures | na | paper. Exit 0 pass, 1 fail,
+# 77 skipped (a tool is missing). Every check can fail: see fail().
+set -u
+t="$1"; tb="$2"; src="$3"; fx="$4"; work="$5"
+rm -rf "$work"; mkdir -p "$work"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+export SOURCE_DATE_EPOCH=0
+
+# A run set made from the fixture by a filter (raw fixture stays as it is).
+derive() { # NAME AWK-PROGRAM
+  mkdir -p "$work/$1"; cp "$fx/meta.json" "$work/$1/"
+  awk -F, -v OFS=, "$2" "$fx/results.csv" > "$work/$1/results.csv"
+}
+
+case "$t" in
+errors)
+  # Each bad input: exit 2, a FILE:LINE message, no summary written.
+  bad() { # NAME EXPECTED-LINE CONTENT
+    d="$work/$1"; mkdir -p "$d"; printf '%b' "$3" > "$d/results.csv"
+    "$tb" summarize "$d" -o "$d/summary.csv" 2> "$d/err"; rc=$?
+    if [ $rc -ne 2 ]; then fail "$1: exit $rc, not 2"; fi
+    if ! grep -q "$d/results.csv:$2:" "$d/err"; then fail "$1: no '$d/results.csv:$2:' in: $(cat "$d/err")"; fi
+    if [ -e "$d/summary.csv" ] || [ -e "$d/summary.csv.tmp" ]; then fail "$1: output left behind"; fi
+    [ $rc -eq 2 ] && ok "$1: $(cat "$d/err")"
+  }
+  H='experiment,allocator,workload,backend,profile,threads,run,metric,value,unit\n'
+  C='# command: test\n'
+  bad no-command 1 "${H}e,a,w,b,p,1,0,m,1,1\n"
+  bad bad-header 2 "${C}experiment,allocator\n"
+  bad fields 4 "${C}${H}e,a,w,b,p,1,0,m,1,1\ne,a,w,b,p,1,1,m,1\n"
+  bad value 3 "${C}${H}e,a,w,b,p,1,0,m,zero,1\n"
+  bad inf 3 "${C}${H}e,a,w,b,p,1,0,m,inf,1\n"
+  bad threads 3 "${C}${H}e,a,w,b,p,0,0,m,1,1\n"
+  bad run 3 "${C}${H}e,a,w,b,p,1,-1,m,1,1\n"
+  bad empty-field 3 "${C}${H}e,,w,b,p,1,0,m,1,1\n"
+  bad duplicate 4 "${C}${H}e,a,w,b,p,1,0,m,1,1\ne,a,w,b,p,1,0,m,2,1\n"
+  bad unit 4 "${C}${H}e,a,w,b,p,1,0,m,1,B\ne,a,w,b,p,1,1,m,2,s\n"
+  bad no-rows 2 "${C}${H}"
+  # plot validates the same way, and leaves no figures
+  d="$work/duplicate"; "$tb" plot "$d" --out "$d/plots" --scripts "$src/plots" 2>/dev/null; rc=$?
+  [ $rc -eq 2 ] || fail "plot on a bad run set: exit $rc, not 2"
+  ls "$d/plots"/*.pdf >/dev/null 2>&1 && fail "plot on a bad run set left figures"
+  ;;
+macros)
+  "$tb" summarize "$fx" -o "$work/summary.csv" --tex "$work/numbers.tex" || fail "summarize exit $?"
+  # Independent medians of the fixture's raw rows (awk, NA excluded), in
+  # the generator's %.3g format, against the generated macros.
+  awk -F, 'NR > 2 && $9 != "NA" { k = $2 "/" $3 "/" $4 "/" $5 "/" $6 "/" $8; v[k] = v[k] " " $9 }
+    END { for (k in v) { n = split(substr(v[k], 2), a, " ");
+            for (i = 2; i <= n; i++) { x = a[i]; j = i - 1; while (j > 0 && a[j] + 0 > x + 0) { a[j + 1] = a[j]; j-- } a[j + 1] = x }
+            m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2;
+            if (m >= 1000 || m <= -1000) s = sprintf("%.0f", m); else s = sprintf("%.3g", m);
+            print k, s } }' "$fx/results.csv" | sort > "$work/expected"
+  sed -n 's/^\\expandafter\\newcommand\\csname tb@med@\(.*\)\\endcsname{\(.*\)}$/\1 \2/p' "$work/numbers.tex" \
+    | grep -v ' NA$' | grep -v 'metadata_per_live_byte' | sort > "$work/got"
+  n=$(wc -l < "$work/expected")
+  [ "$n" -gt 50 ] || fail "only $n expected medians from the fixture"
+  if cmp -s "$work/expected" "$work/got"; then ok "$n medians match"; else fail "medians differ:"; diff "$work/expected" "$work/got" | head; fi
+  # A group NA in every run stays NA, never 0.
+  grep -q 'tb@med@glibc/linked-list/replay/host/1/metadata_bytes\\endcsname{NA}' "$work/numbers.tex" \
+    || fail "all-NA group is not NA"
+  grep -q '^fixture:l0,glibc,linked-list,replay,host,1,metadata_bytes,B,0,3,NA,' "$work/summary.csv" \
+    || fail "summary.csv: all-NA group should read n=0 n_na=3 median NA"
+  # NA inside a group is excluded: glibc page_faults 340,338,NA -> n=2, median 339.
+  grep -q '^fixture:l0,glibc,linked-list,replay,host,1,page_faults,1,2,1,339,' "$work/summary.csv" \
+    || fail "summary.csv: NA inside a group not excluded"
+  # Ratio to inline: oob 0.41 / inline 0.52 on zen3 linked-list.
+  r=$(awk 'BEGIN { printf "%.2f", 0.41 / 0.52 }')
+  grep -q "tb@ratio@oob/linked-list/cachegrind/zen3/1/d1_misses_per_op\\\\endcsname{$r}" "$work/numbers.tex" \
+    || fail "ratio macro is not $r"
+  # Derived metric: inline metadata 65536 / live 1048576.
+  grep -q 'tb@med@inline/linked-list/replay/host/1/metadata_per_live_byte\\endcsname{0.0625}' "$work/numbers.tex" \
+    || fail "metadata_per_live_byte is not 65536/1048576"
+  ;;
+figures)
+  command -v gnuplot >/dev/null || { echo "SKIP: gnuplot not installed"; exit 77; }
+  "$tb" plot "$fx" --out "$work/a" --scripts "$src/plots" > "$work/a.out" 2> "$work/a.err" || fail "plot exit $?: $(cat "$work/a.err")"
+  nfig=0
+  for gp in "$src"/plots/*.gp; do
+    f=$(sed -n 's/^# figure: *//p' "$gp")
+    for ext in pdf png; do
+      p="$work/a/$f.$ext"
+      if [ ! -s "$p" ]; then fail "$p missing or empty"; continue; fi
+      case $ext in
+        pdf) head -c 5 "$p" | grep -q '%PDF-' || fail "$p is not a PDF" ;;
+        png) [ "$(head -c 4 "$p" | od -An -c | tr -d ' ')" = "211PNG" ] || fail "$p is not a PNG" ;;
+      esac
+    done
+    nfig=$((nfig + 1))
+  done
+  [ "$nfig" -ge 6 ] || fail "only $nfig figure scripts"
+  # Deterministic: a second run gives identical bytes.
+  "$tb" plot "$fx" --out "$work/b" --scripts "$src/plots" >/dev/null 2>&1
+  for p in "$work"/a/*.pdf "$work"/a/*.png; do
+    cmp -s "$p" "$work/b/$(basename "$p")" || fail "$(basename "$p") differs between two runs"
+  done
+  [ $fails -eq 0 ] && ok "$nfig figures, PDF and PNG, byte-identical twice"
+  ;;
+na)
+  command -v gnuplot >/dev/null || { echo "SKIP: gnuplot not installed"; exit 77; }
+  # 1. The fixture: PAPI's dtlb_misses_per_op is NA everywhere: fig1 leaves
+  #    it out, says so on stderr and in the note, and draws no TLB rows.
+  "$tb" plot "$fx" --out "$work/fx" --scripts "$src/plots" >/dev/null 2> "$work/fx.err" || fail "plot exit $?"
+  grep -q 'fig1-cache-misses: dtlb_misses_per_op is NA for backend papi' "$work/fx.err" || fail "no NA message on stderr"
+  grep -q 'dtlb_misses_per_op NA for papi' "$work/fx/fig1-cache-misses.note" 2>/dev/null || fail "no NA note file for fig1"
+  grep -q 'tlb_misses' "$work/fx/data/fig1-cache-misses.csv" && fail "fig1 data holds TLB rows"
+  grep -q ',NA,NA,NA,NA,NA,NA,NA$' "$work/fx/data/fig6-metadata.csv" && fail "fig6 data holds an all-NA group"
+  grep -q 'metadata_bytes NA for glibc' "$work/fx/fig6-metadata.note" || fail "fig6 note does not name glibc's NA"
+  # 2. A run set where the allocator/other split is NA for every run: fig3
+  #    (which needs both parts) is not drawn; its note says why; the others are.
+  derive split-na '$8 ~ /^(allocator|other)_d1_misses_per_op$/ { $9 = "NA" } { print }'
+  "$tb" plot "$work/split-na" --out "$work/split-na/plots" --scripts "$src/plots" >/dev/null 2> "$work/split.err" || fail "plot exit $?"
+  [ -e "$work/split-na/plots/fig3-attribution.pdf" ] && fail "fig3 drawn without its metrics"
+  grep -q 'NOT DRAWN' "$work/split-na/plots/fig3-attribution.note" 2>/dev/null || fail "fig3 note missing"
+  grep -q 'fig3-attribution: not drawn' "$work/split.err" || fail "no 'not drawn' message"
+  [ -s "$work/split-na/plots/fig1-cache-misses.pdf" ] || fail "fig1 should still be drawn"
+  # 3. ll misses NA on one profile only: that profile has no ll bars, never 0.
+  derive ll-na '$8 == "ll_misses_per_op" && $5 == "neoverse-n1" { $9 = "NA" } { print }'
+  "$tb" plot "$work/ll-na" --out "$work/ll-na/plots" --scripts "$src/plots" >/dev/null 2>&1 || fail "plot exit $?"
+  grep -q 'neoverse-n1,1,ll_misses_per_op' "$work/ll-na/plots/data/fig2-x86-vs-arm.csv" && fail "NA ll rows reached fig2's data"
+  grep -q 'zen3,1,ll_misses_per_op' "$work/ll-na/plots/data/fig2-x86-vs-arm.csv" || fail "zen3 ll rows missing from fig2's data"
+  grep -q 'll_misses_per_op NA for profile neoverse-n1' "$work/ll-na/plots/fig2-x86-vs-arm.note" 2>/dev/null \
+    || fail "fig2 note does not say ll misses are NA on neoverse-n1"
+  [ -s "$work/ll-na/plots/fig2-x86-vs-arm.png" ] || fail "fig2 not drawn with one empty panel"
+  [ $fails -eq 0 ] && ok "NA metrics left out with notes"
+  ;;
+paper)
+  command -v latexmk >/dev/null || { echo "SKIP: latexmk not installed"; exit 77; }
+  command -v gnuplot >/dev/null || { echo "SKIP: gnuplot not installed"; exit 77; }
+  # No default fallback to the fixture: an absent run set is an error.
+  "$src/paper/build.sh" --from "$work/none" --out "$work/x" --testbed "$tb" 2>/dev/null; rc=$?
+  [ $rc -eq 2 ] || fail "build.sh on a missing run set: exit $rc, not 2"
+  "$src/paper/build.sh" --from "$fx" --out "$work/paper" --testbed "$tb" > "$work/build.out" 2>&1 \
+    || { fail "paper build failed"; tail -30 "$work/build.out"; }
+  p="$work/paper/paper.pdf"
+  [ -s "$p" ] && head -c 5 "$p" | grep -q '%PDF-' || fail "no paper.pdf"
+  grep -q 'tbFixturetrue' "$work/paper/generated/provenance.tex" || fail "fixture not flagged on the title page"
+  # every \tbget key the text uses exists for the fixture (no ?? in the paper)
+  if grep -q 'no value for' "$work/paper/paper.log"; then fail "paper quotes keys the run set lacks:"; grep 'no value for' "$work/paper/paper.log" | head -5; fi
+  [ $fails -eq 0 ] && ok "paper.pdf built from the fixture ($(wc -c < "$p") bytes)"
+  ;;
+*) echo "unknown test $t"; exit 2 ;;
+esac
+[ $fails -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+exit 0
