@@ -8,7 +8,8 @@
  * the check level 0 copies; within each round every benchmark runs for
  * every allocator in turn (glibc first), so drift of the machine hits all
  * alike; the ratio to glibc is taken per round and its median over rounds
- * is reported, with the median ns per operation.
+ * is reported, with the median ns per operation. Time is the thread's CPU
+ * time (see now_ns).
  *
  * Operations (what ns_per_op divides by):
  *   one_alloc, one_alloc_fast   one malloc(1) + its free
@@ -25,6 +26,7 @@
 
 #include "tb_alloc.h"
 #include "tb_cli.h"
+#include "tb_lock.h"
 
 #define BENCH_MAX_ENTRIES 32
 #define BENCH_DEFAULT_ROUNDS 31
@@ -113,9 +115,16 @@ static const struct {
 };
 #define NBENCH (sizeof benches / sizeof benches[0])
 
+/* The CPU time of this thread, not wall time: on a shared machine another
+ * process that takes the CPU during a measurement would otherwise be
+ * counted, and because every round runs the same sequence of measurements
+ * with the same durations, the interruptions can lock into phase with it
+ * and hit the same allocator in every round (seen: one allocator 3x slower
+ * in all 31 rounds of one run and not in the next), which no median
+ * removes. The clock is read twice per measurement of 100k+ operations. */
 static double now_ns(void) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
@@ -131,7 +140,7 @@ static double median(double *v, size_t n) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: testbed bench seed [--allocators LIST] [--rounds N] [--csv]\n\n"
+          "usage: testbed bench seed [--allocators LIST] [--rounds N] [--lock-always] [--csv]\n\n"
           "Runs the six microbenchmarks (one_alloc, one_alloc_fast, hundred_fifo,\n"
           "hundred_lifo, realloc_inplace, realloc_copy) for glibc and each allocator,\n"
           "interleaved within each round, and prints the median ns per operation and\n"
@@ -140,6 +149,8 @@ static void usage(FILE *f) {
           "  --allocators LIST  comma-separated names (default: every design); glibc is\n"
           "                     always measured, as the baseline\n"
           "  --rounds N         rounds (default %d)\n"
+          "  --lock-always      locked mode takes its lock even while the process is\n"
+          "                     single-threaded (default: skipped then, as glibc does)\n"
           "  --csv              print benchmark,allocator,mode,ns_per_op,ratio_vs_glibc\n",
           BENCH_DEFAULT_ROUNDS);
 }
@@ -161,7 +172,7 @@ static int add_entries(bench_entry_t *e, size_t *n, const tb_allocator_t *a) {
 static int bench_main(int argc, char **argv) {
   const char *list = NULL;
   unsigned long long rounds = BENCH_DEFAULT_ROUNDS;
-  bool csv = false;
+  bool csv = false, lock_always = false;
   if (argc < 2) return tb_cli_usage_error("bench", "missing benchmark set (only 'seed' exists)");
   if (tb_cli_is_help(argv[1])) {
     usage(stdout);
@@ -174,6 +185,8 @@ static int bench_main(int argc, char **argv) {
       return 0;
     } else if (!strcmp(argv[i], "--csv")) {
       csv = true;
+    } else if (!strcmp(argv[i], "--lock-always")) {
+      lock_always = true;
     } else if (!strcmp(argv[i], "--allocators")) {
       if (++i >= argc) return tb_cli_usage_error("bench", "--allocators needs a list");
       list = argv[i];
@@ -186,6 +199,7 @@ static int bench_main(int argc, char **argv) {
     }
   }
 
+  if (lock_always) tb_lock_force_always(true);
   bench_entry_t e[BENCH_MAX_ENTRIES];
   size_t ne = 0;
   const tb_allocator_t *glibc = tb_allocator_find("glibc", 0);
@@ -248,10 +262,11 @@ static int bench_main(int argc, char **argv) {
   if (csv)
     printf("benchmark,allocator,mode,ns_per_op,ratio_vs_glibc\n");
   else
-    printf("testbed bench seed: %zu rounds, designs at check level 0, statistics %s; "
+    printf("testbed bench seed: %zu rounds, designs at check level 0, statistics %s, locked mode %s; "
            "ratio = median over rounds of (ns / glibc ns in the same round)\n\n"
            "%-16s %-8s %-7s %9s %8s  %s\n",
-           nr, tb_stats_enabled() ? "on" : "off", "benchmark", "allocator", "mode", "ns/op", "ratio", "ratio min..max");
+           nr, tb_stats_enabled() ? "on" : "off", lock_always ? "always locks" : "skips the lock while single-threaded",
+           "benchmark", "allocator", "mode", "ns/op", "ratio", "ratio min..max");
   for (size_t b = 0; b < NBENCH; b++)
     for (size_t i = 0; i < ne; i++) {
       const double *v = &ns[(b * ne + i) * nr], *g = &ns[(b * ne + 0) * nr];

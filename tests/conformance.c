@@ -517,7 +517,7 @@ END_TEST
 /* ---- suite ---------------------------------------------------------------------------- */
 
 static Suite *conformance_suite(void) {
-  char name[64];
+  static char name[64]; /* Check keeps the pointer for the whole run */
   snprintf(name, sizeof name, "conformance:%s:l%d", A->name, LEVEL);
   Suite *s = suite_create(name);
   TCase *tc = tcase_create("contract");

@@ -148,6 +148,17 @@ static tb_always_inline void inl_bin_insert(tb_heap_t *h, uint8_t *b, size_t siz
   h->bins[i] = f;
 }
 
+/* Remove the head of non-empty bin i. */
+static tb_always_inline uint8_t *inl_bin_pop(tb_heap_t *h, unsigned i) {
+  inl_free_t *f = h->bins[i], *n = f->next;
+  h->bins[i] = n;
+  if (n)
+    n->prev = NULL;
+  else
+    tb_binmap_clear(&h->map, i);
+  return (uint8_t *)f;
+}
+
 static tb_always_inline void inl_bin_unlink(tb_heap_t *h, uint8_t *b, size_t size) {
   inl_free_t *f = (inl_free_t *)(void *)b;
   if (f->prev) {

@@ -60,12 +60,7 @@ TB_INTERNAL void *inl_take(tb_heap_t *h, size_t s) {
     inl_free_t *f = h->bins[i];
     if (f) { /* exact fit: pop the head */
       TB_STAT_INC(h->st, bin_steps);
-      h->bins[i] = f->next;
-      if (f->next)
-        f->next->prev = NULL;
-      else
-        tb_binmap_clear(&h->map, i);
-      b = (uint8_t *)f;
+      b = inl_bin_pop(h, i);
       *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
       *inl_hdr(b + s) |= INL_PINUSE;
       return inl_mem(b);
@@ -80,10 +75,9 @@ TB_INTERNAL void *inl_take(tb_heap_t *h, size_t s) {
   if (tb_unlikely(h->map.w[0] | h->map.w[1])) {
     unsigned j = tb_binmap_next(&h->map, i + 1);
     if (j < TB_NBINS) {
-      b = (uint8_t *)h->bins[j];
+      b = inl_bin_pop(h, j);
       TB_STAT_INC(h->st, bin_steps);
       have = inl_size(*inl_hdr(b));
-      inl_bin_unlink(h, b, have);
       return inl_use_free(h, b, have, s);
     }
   }
@@ -134,12 +128,7 @@ static void *inl_malloc(tb_heap_t *h, size_t n) {
     inl_free_t *f = h->bins[i];
     uint8_t *b;
     if (f) {
-      h->bins[i] = f->next;
-      if (f->next)
-        f->next->prev = NULL;
-      else
-        tb_binmap_clear(&h->map, i);
-      b = (uint8_t *)f;
+      b = inl_bin_pop(h, i);
       *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
       *inl_hdr(b + s) |= INL_PINUSE;
       TB_STAT_INC(h->st, bin_steps);
