@@ -356,6 +356,10 @@ START_TEST(t_two_heaps_coexist) {
   }
   for (int i = 0; i < 64; i += 2) release(h2, b[i]);
   for (int i = 0; i < 64; i++) ck_assert(tb_verify(a[i], 24 + 8 * (size_t)i, (unsigned)i));
+  /* A heap on its own space takes its live blocks with it on destroy; the
+   * process-wide glibc heap cannot, so its blocks are freed first. */
+  if (!can(TB_CAP_SPACE))
+    for (int i = 1; i < 64; i += 2) release(h2, b[i]);
   A->destroy(h2);
   for (int i = 0; i < 64; i++) {
     ck_assert(tb_verify(a[i], 24 + 8 * (size_t)i, (unsigned)i));
