@@ -9,7 +9,11 @@
 #   experiments/run.sh SET --job K --out RUNSET    run job K only (1-based)
 #   experiments/run.sh --merge RUNSET              merge RUNSET/jobs/*/
 # RUNSET defaults to results/SET-YYYYMMDD-HHMMSS (UTC). TESTBED names the
-# binary (default build/testbed). The last line printed is the run set.
+# binary (default build/testbed). Progress goes to stderr; stdout is only
+# the run set folder (runset=$(experiments/run.sh quick)).
+# Re-running a set into the same RUNSET keeps the jobs that finished
+# (their folder has results.csv) and runs the others: an interrupted run
+# resumes.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -115,9 +119,14 @@ run_job() { # K RUNSET
   set -- $line "$2"
   a=$2; w=$3; folder=$4; out=$5
   mkdir -p "$out/jobs"
+  if [ -f "$out/jobs/$folder/results.csv" ]; then
+    echo "experiments/run.sh: job $1 ($folder) already done: kept" >&2
+    return 0
+  fi
+  rm -rf "$out/jobs/$folder" # a failed attempt leaves no results.csv; start it afresh
   cd "$root"
   "$testbed" run --experiment "$set_name" --allocator "$a" --workload "$w" --runs "$runs" \
-    --threads "$threads" --touch "$touch" --backend "$blist" --out "$out/jobs/$folder"
+    --threads "$threads" --touch "$touch" --backend "$blist" --out "$out/jobs/$folder" >&2
 }
 
 [ $# -ge 1 ] || die "usage: run.sh SET [--out DIR] [-j N] | SET --list | SET --job K --out DIR | --merge DIR"

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "gen.h"
 #include "profiles.h"
 #include "tb_alloc.h"
 #include "tb_cli.h"
@@ -23,6 +24,10 @@ static int list_main(int argc, char **argv) {
            (a->caps & TB_CAP_SPACE) ? "space " : "", (a->caps & TB_CAP_CHECK) ? "check " : "",
            (a->caps & TB_CAP_DETECT_FREE) ? "detect-free " : "", a->description);
   }
+  /* workloads: generators (workloads/gen.c); trace files are named by path */
+  printf("workloads (--workload FILE, or gen:NAME[:KEY=VALUE...]; testbed gen --help):\n");
+  const tb_generator_t *g;
+  for (size_t i = 0; (g = tb_generator_at(i)) != NULL; i++) printf("  gen:%-15s %s\n", g->name, g->summary);
   /* measurement backends (harness/measure) */
   char choice[128], reason[512], why[512];
   printf("backends (--backend NAME[:PROFILE]):\n");

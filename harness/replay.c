@@ -78,7 +78,12 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
   void **ptrs = R->ptrs + (R->cfg->copies > 1 ? (size_t)tid * t->nobjects : 0);
   atomic_size_t *done = &R->prog[tid].done;
   uint64_t sum = 0;
-  for (size_t i = 0; i < n; i++) {
+  /* Single-threaded, progress is published once per chunk (for the progress
+   * bar only); multi-threaded, after every op (syncs wait on it). */
+  const size_t chunk = mt ? n : 65536;
+  for (size_t base = 0, end; base < n; base = end) {
+  end = n - base < chunk ? n : base + chunk;
+  for (size_t i = base; i < end; i++) {
     const tb_op_t *op = &ops[i];
     void *p;
     switch (op->code) {
@@ -140,7 +145,8 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
     }
     if (mt) atomic_store_explicit(done, i + 1, memory_order_release);
   }
-  if (!mt) atomic_store_explicit(done, n, memory_order_relaxed);
+  if (!mt) atomic_store_explicit(done, end, memory_order_relaxed);
+  }
   touch_sink += sum;
   return 0;
 }

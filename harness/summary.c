@@ -311,8 +311,9 @@ int tb_summary_load(const char *dir_or_file, tb_summary_t *s, char *err, size_t 
     snprintf(s->source, plen, "%s", dir_or_file);
   FILE *fp = fopen(s->source, "r");
   if (!fp) {
-    snprintf(err, errlen, "%s: %s", s->source, strerror(errno));
-    return 1;
+    int e = errno;
+    snprintf(err, errlen, "%s: %s%s", s->source, strerror(e), e == ENOENT ? " (not a run set folder?)" : "");
+    return e == ENOENT ? 2 : 1;
   }
   store_t *st = calloc(1, sizeof *st);
   s->priv = st;
@@ -569,6 +570,28 @@ int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
       break;
     }
   }
+  /* Metrics NA in every group of a backend: what this run set could not
+   * measure ("backend: m1, m2; ..."), for the paper's plain statement. */
+  fputs("\\newcommand\\tbNAList{", f);
+  int nna = 0;
+  for (size_t i = 0; i < s->ngroups; i++) {
+    const tb_sum_group_t *g = &s->groups[i];
+    bool seen = false, value = false;
+    for (size_t k = 0; k < s->ngroups; k++) {
+      const tb_sum_group_t *h = &s->groups[k];
+      if (strcmp(h->backend, g->backend) || strcmp(h->metric, g->metric)) continue;
+      if (k < i) seen = true;
+      value |= h->n > 0;
+    }
+    if (seen || value) continue;
+    fputs(nna++ ? ", " : "", f);
+    tex_text(f, g->backend);
+    fputs(": \\texttt{", f);
+    tex_text(f, g->metric);
+    fputs("}", f);
+  }
+  if (!nna) fputs("none", f);
+  fputs("}\n", f);
   /* Roles the paper's text refers to, so it reads any run set: the first
    * x86 and ARM profiles and the first two workloads with simulated or
    * counted L1D misses, and the backend that gave them. */

@@ -51,7 +51,8 @@ typedef struct tb_summary_s {
 
 /* Read and validate DIR/results.csv (or a results.csv path given directly)
  * and compute every group. Returns 0 on success; 2 on bad input with
- * "FILE:LINE: message" in err; 1 when the file cannot be read. */
+ * "FILE:LINE: message" in err (or a missing file); 1 when the file exists
+ * but cannot be read. */
 int tb_summary_load(const char *dir_or_file, tb_summary_t *s, char *err, size_t errlen);
 void tb_summary_free(tb_summary_t *s);
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # build.sh: build the paper from a run set: summary + TeX macros
 # (testbed summarize --tex), figures (testbed plot), then latexmk.
-#   paper/build.sh [--from RUNSET] [--out DIR] [--testbed PATH]
+#   paper/build.sh [--from RUNSET | RUNSET] [--out DIR] [--testbed PATH]
 # RUNSET defaults to results/reference/ (the committed run set): the paper
 # is never built from a test fixture unless one is named with --from, and
 # then its title page says so. DIR defaults to paper/ (paper/paper.pdf).
@@ -17,8 +17,9 @@ while [ $# -gt 0 ]; do
     --from) runset="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --testbed) testbed="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "paper/build.sh: unknown argument '$1'" >&2; exit 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -*) echo "paper/build.sh: unknown argument '$1'" >&2; exit 2 ;;
+    *) runset="$1"; shift ;;
   esac
 done
 if [ ! -f "$runset/results.csv" ]; then

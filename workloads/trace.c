@@ -220,9 +220,12 @@ tb_trace_writer_t *tb_trace_writer_open(const char *path, tb_trace_format_t fmt,
     }
   } else {
     w_bytes(w, bin_magic, sizeof bin_magic);
+    /* Canonical provenance: lines, each ending in a newline (as text keeps it). */
     size_t n = provenance ? strlen(provenance) : 0;
-    w_varint(w, n);
+    bool nl = n && provenance[n - 1] != '\n';
+    w_varint(w, n + nl);
     w_bytes(w, provenance, n);
+    if (nl) w_bytes(w, "\n", 1);
   }
   return w;
 }

@@ -59,13 +59,17 @@ TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *user) {
   }
   if (pfree) {
     oob_rec_t *q = &h->rec[p];
-    oob_bin_remove(h, p);
-    oob_set(q, oob_size(q) + size, OOB_FREE);
+    uint64_t qs = oob_size(q);
+    /* The result goes to the head of its bin: when the predecessor already
+     * is the head of the bin the merged size falls in, it stays put. */
+    bool stays = q->bk == 0 && tb_bin_index(qs) == tb_bin_index(qs + size);
+    if (!stays) oob_bin_remove(h, p);
+    oob_set(q, qs + size, OOB_FREE);
     q->next = r->next;
     h->rec[r->next].prev = p;
     oob_rec_recycle(h, i);
     TB_STAT_INC(h->st, merges);
-    oob_bin_insert(h, p);
+    if (!stays) oob_bin_insert(h, p);
     return;
   }
   oob_set(r, size, OOB_FREE);
@@ -112,9 +116,10 @@ static void oob_free(tb_heap_t *h, void *p) {
   if (!p) return;
 #if TB_CHECK_LEVEL < 3
   if (tb_likely(oob_unlocked(h))) {
-    /* The fast path of an unlocked call below level 3: the two cases
-     * without a free neighbour (the block joins the top, or goes to its
-     * bin alone). It does what oob_release does, with fewer registers. */
+    /* The fast path of an unlocked call below level 3: no free neighbour
+     * (the block joins the top, or goes to its bin alone), or only the
+     * predecessor free. It does what oob_release does, with fewer
+     * registers; every other case goes there. */
     uint32_t i = oob_get_rec(h, p);
     TB_STAT_INC(h->st, frees);
     oob_rec_t *rec = h->rec, *r = &rec[i];
@@ -134,6 +139,21 @@ static void oob_free(tb_heap_t *h, void *p) {
         oob_bin_insert(h, i);
         return;
       }
+    } else if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED) && n && oob_status(&rec[n]) != OOB_FREE) {
+      /* Only the predecessor is free (a run of frees in address order):
+       * it absorbs the block, and stays put when it already heads the bin
+       * of the merged size (where LIFO would put it anyway). */
+      oob_rec_t *q = &rec[pv];
+      uint64_t qs = oob_size(q), ms = qs + (sz & ~OOB_STATUS_MASK);
+      bool stays = q->bk == 0 && tb_bin_index(qs) == tb_bin_index(ms);
+      if (!stays) oob_bin_remove(h, pv);
+      q->size = ms | OOB_FREE;
+      q->next = n;
+      rec[n].prev = pv;
+      oob_rec_recycle(h, i);
+      TB_STAT_INC(h->st, merges);
+      if (!stays) oob_bin_insert(h, pv);
+      return;
     }
     oob_release(h, i, p);
     return;

@@ -91,9 +91,9 @@
 /* The record array starts this many bytes into its space ("colouring").
  * Both spaces are page aligned, so without it record 1 (the first one
  * used) sits at the same offset within a 4 KiB page as the first block's
- * back-pointer word, and the CPU's store-to-load checks, which compare only
- * the low address bits, then see a false dependency between them on every
- * free/malloc pair: measured 2.5x slower one_alloc on AMD EPYC (see
+ * back-pointer word, and the CPU sees a false dependency between them on
+ * every free/malloc pair (presumably its memory-disambiguation check, which
+ * compares only low address bits): measured 2.7x slower on AMD EPYC (see
  * README.md). Half a page moves the first records away from the first
  * blocks; aliasing elsewhere stays as random as in any two-region design. */
 #define OOB_REC_COLOR ((size_t)2048)
@@ -144,16 +144,6 @@ static inline unsigned oob_status(const oob_rec_t *r) { return (unsigned)(r->siz
 static inline uint64_t oob_size(const oob_rec_t *r) { return r->size & ~OOB_STATUS_MASK; }
 static inline void oob_set(oob_rec_t *r, uint64_t size, unsigned status) { r->size = size | status; }
 
-/* A compiler barrier between the stores of one record: it keeps the
- * compiler from merging off and size into one 16-byte vector store, which
- * the next operation's 8-byte load of size cannot take its data from on
- * some cores (store-to-load forwarding fails: measured 2-3x slower
- * malloc/free pairs on AMD EPYC). Costs no instruction. */
-#if defined(__GNUC__)
-#define OOB_NO_MERGE() __asm__ __volatile__("" ::: "memory")
-#else
-#define OOB_NO_MERGE() ((void)0)
-#endif
 
 /* The back-pointer word of a block at offset off. */
 static inline uint64_t *oob_word(tb_heap_t *h, uint64_t off) { return (uint64_t *)(void *)(h->base + off); }

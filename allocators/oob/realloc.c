@@ -22,6 +22,8 @@ static bool oob_grow_in_place(tb_heap_t *h, uint32_t i, size_t s) {
   oob_rec_t *r = &h->rec[i];
   uint64_t have = oob_size(r);
   if (oob_status(r) == OOB_LARGE) return tb_is_large(s, h->can_grow) && s <= oob_usable_of(h, i) + TB_WORD;
+  /* A block that becomes large moves to the system (as in inline). */
+  if (tb_is_large(s, h->can_grow)) return false;
   if (s <= have) {
     oob_shrink(h, i, s);
     return true;
@@ -29,10 +31,7 @@ static bool oob_grow_in_place(tb_heap_t *h, uint32_t i, size_t s) {
   uint32_t n = r->next;
   if (!n) { /* the top follows */
     size_t need = s - have;
-    if (h->limit - h->top_off < need) {
-      /* A block that becomes large moves to the system instead of growing the space. */
-      if (tb_is_large(s, h->can_grow) || !oob_grow_top(h, need)) return false;
-    }
+    if (h->limit - h->top_off < need && !oob_grow_top(h, need)) return false;
     h->top_off += need;
     oob_set(r, s, OOB_USED);
     return true;

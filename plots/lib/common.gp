@@ -14,6 +14,10 @@ if (!exists("NOTE")) NOTE = ''
 set datafile separator ','
 set datafile missing 'NA'
 set encoding utf8
+# Many workloads: wider figure (up to 2x) and slanted labels.
+NWL0 = words(WORKLOADS)
+WSCALE = NWL0 > 5 ? (NWL0 / 5.0 > 2 ? 2 : NWL0 / 5.0) : 1
+PDF_W = PDF_W * WSCALE
 # Fixed fonts and sizes: identical inputs give identical files (with
 # SOURCE_DATE_EPOCH set by `testbed plot`, cairo writes no timestamp).
 if (TERM eq 'pdf') {
@@ -43,4 +47,5 @@ set yrange [0:*]
 set xrange [0.5:NWL + 0.5]
 set xtics ()
 do for [i=1:NWL] { set xtics add (word(WORKLOADS, i) i) }
+if (NWL > 5) { set xtics rotate by -35 left font ',7' }
 set bars 0.5

@@ -19,6 +19,8 @@
 
 static char dir[256];
 static const char *testbed = "testbed";
+static char **emulator; /* cross builds: the emulator command to run testbed with */
+static int nemulator;
 
 static const char *tmp(const char *name) {
   static char buf[16][512];
@@ -172,12 +174,13 @@ static int run_testbed(const char *const *args, char **errout) {
     (void)e;
     FILE *o = freopen("/dev/null", "w", stdout);
     (void)o;
-    const char *argv[32];
+    const char *argv[48];
     int n = 0;
+    for (int i = 0; i < nemulator && i < 16; i++) argv[n++] = emulator[i];
     argv[n++] = testbed;
     for (int i = 0; args[i]; i++) argv[n++] = args[i];
     argv[n] = NULL;
-    execv(testbed, (char *const *)argv);
+    execvp(argv[0], (char *const *)argv);
     _exit(127);
   }
   int st;
@@ -259,6 +262,8 @@ END_TEST
 
 int main(int argc, char **argv) {
   if (argc > 1) testbed = argv[1];
+  emulator = argv + 2;
+  nemulator = argc > 2 ? argc - 2 : 0;
   snprintf(dir, sizeof dir, "%s/tb-replay-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
   if (!mkdtemp(dir)) return 1;
   Suite *s = suite_create("replay");

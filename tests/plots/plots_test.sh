@@ -144,6 +144,32 @@ paper)
   if grep -q 'no value for' "$work/paper/paper.log"; then fail "paper quotes keys the run set lacks:"; grep 'no value for' "$work/paper/paper.log" | head -5; fi
   [ $fails -eq 0 ] && ok "paper.pdf built from the fixture ($(wc -c < "$p") bytes)"
   ;;
+merge)
+  # Two job folders (split from the fixture) merge into one run set whose
+  # summary equals the fixture's; a missing job blocks the merge.
+  d="$work/set"; mkdir -p "$d/jobs/001-a" "$d/jobs/002-b"
+  printf 'fixture\n' > "$d/set"; printf '2\n' > "$d/jobs.count"
+  for j in 001-a 002-b; do cp "$fx/meta.json" "$d/jobs/$j/"; done
+  { head -n 2 "$fx/results.csv"; awk -F, 'NR > 2 && $2 == "inline"' "$fx/results.csv"; } > "$d/jobs/001-a/results.csv"
+  { head -n 2 "$fx/results.csv"; awk -F, 'NR > 2 && $2 != "inline"' "$fx/results.csv"; } > "$d/jobs/002-b/results.csv"
+  sh "$src/experiments/run.sh" --merge "$d" > /dev/null 2>&1 || fail "merge exit $?"
+  rows=$(grep -vc '^#' "$d/results.csv"); want=$(grep -vc '^#' "$fx/results.csv")
+  [ "$rows" = "$want" ] || fail "merged $rows lines, fixture has $want"
+  head -n 1 "$d/results.csv" | grep -q '^# command: experiments/run.sh --merge' || fail "no command line on the merged CSV"
+  if command -v python3 >/dev/null; then python3 -m json.tool "$d/meta.json" > /dev/null 2>&1 || fail "merged meta.json is not JSON"; fi
+  "$tb" summarize "$d" -o "$work/merged.csv" 2>/dev/null || fail "summarize of the merged set failed"
+  "$tb" summarize "$fx" -o "$work/direct.csv" 2>/dev/null
+  grep -v '^#' "$work/merged.csv" > "$work/m"; grep -v '^#' "$work/direct.csv" > "$work/f"
+  cmp -s "$work/m" "$work/f" || fail "summary of the merged set differs from the fixture's"
+  rm -f "$d/results.csv" "$d/meta.json" "$d/jobs/002-b/results.csv"
+  sh "$src/experiments/run.sh" --merge "$d" > /dev/null 2>&1 && fail "merge with a job missing succeeded"
+  [ -e "$d/results.csv" ] && fail "merge with a job missing left results.csv"
+  # an experiment file error names FILE:LINE
+  printf 'set x\nallocators inline\nwokloads gen:list\n' > "$work/bad.exp"
+  sh "$src/experiments/run.sh" "$work/bad.exp" --list --out "$work/o" 2> "$work/bad.err" && fail "bad .exp accepted"
+  grep -q "bad.exp:3: unknown key 'wokloads'" "$work/bad.err" || fail "bad .exp error: $(cat "$work/bad.err")"
+  [ $fails -eq 0 ] && ok "job folders merge; missing jobs and bad declarations refused"
+  ;;
 *) echo "unknown test $t"; exit 2 ;;
 esac
 [ $fails -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }

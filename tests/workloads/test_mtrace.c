@@ -14,6 +14,7 @@
 
 static char dir[256];
 static const char *cc = "cc";
+static char emu[512]; /* cross builds: the emulator command line, or "" */
 
 static const char *tmp(const char *name) {
   static char buf[8][512];
@@ -56,7 +57,10 @@ START_TEST(real_mtrace_log) {
   put_file(tmp("p.c"), program);
   snprintf(cmd, sizeof cmd, "%s -O0 -o %s %s", cc, tmp("p"), tmp("p.c"));
   ck_assert_msg(system(cmd) == 0, "cannot compile the traced program: %s", cmd);
-  snprintf(cmd, sizeof cmd, "MALLOC_TRACE=%s LD_PRELOAD=libc_malloc_debug.so.0 %s", tmp("log"), tmp("p"));
+  if (emu[0]) /* the variables must reach the emulated program, not the emulator */
+    snprintf(cmd, sizeof cmd, "%s -E MALLOC_TRACE=%s -E LD_PRELOAD=libc_malloc_debug.so.0 %s", emu, tmp("log"), tmp("p"));
+  else
+    snprintf(cmd, sizeof cmd, "MALLOC_TRACE=%s LD_PRELOAD=libc_malloc_debug.so.0 %s", tmp("log"), tmp("p"));
   ck_assert_int_eq(system(cmd), 0);
   ck_assert_msg(exists(tmp("log")), "glibc wrote no mtrace log (libc_malloc_debug.so.0 missing?)");
   tb_import_stats_t st;
@@ -148,6 +152,10 @@ END_TEST
 
 int main(int argc, char **argv) {
   if (argc > 1) cc = argv[1];
+  for (int i = 2; i < argc; i++) {
+    size_t l = strlen(emu);
+    snprintf(emu + l, sizeof emu - l, "%s%s", i > 2 ? " " : "", argv[i]);
+  }
   snprintf(dir, sizeof dir, "%s/tb-mtrace-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
   if (!mkdtemp(dir)) return 1;
   Suite *s = suite_create("mtrace");

@@ -310,6 +310,20 @@ START_TEST(generators_deterministic) {
     ck_assert_uint_eq(t.nthreads, 4);
     ck_assert_uint_gt(t.nsyncs, 0);
   }
+  /* Binary -> text -> binary keeps every op, thread and the global order:
+   * the second binary file is byte for byte the first. */
+  tb_trace_t u;
+  ck_assert(tb_trace_save(&t, tmp("g1.txt"), TB_TRACE_TEXT, TB_COMPRESS_NONE, err, sizeof err) == 0);
+  ck_assert_msg(tb_trace_load(tmp("g1.txt"), &u, err, sizeof err) == 0, "%s", err);
+  ck_assert(same_trace(&t, &u));
+  ck_assert(tb_trace_save(&u, tmp("g4"), TB_TRACE_BINARY, TB_COMPRESS_NONE, err, sizeof err) == 0);
+  size_t n4;
+  a = get_file(tmp("g1"), &n1);
+  char *d = get_file(tmp("g4"), &n4);
+  ck_assert_uint_eq(n1, n4);
+  ck_assert(memcmp(a, d, n1) == 0);
+  free(a), free(d);
+  tb_trace_free(&u);
   tb_trace_free(&t);
 }
 END_TEST
