@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "gen.h"
 #include "replay.h"
+#include "topology.h"
 #include "results.h"
 #include "tb_alloc.h"
 #include "tb_cli.h"
@@ -23,7 +24,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: testbed run --allocator A[,B...] --workload W --runs N --out DIR\n"
           "                   [--threads T] [--touch none|trace|full] [--check-level L]\n"
-          "                   [--backend LIST|default] [--experiment NAME] [--overhead]\n\n"
+          "                   [--backend LIST|default|none] [--experiment NAME] [--overhead] [--pin]\n\n"
           "Replays workload W (a trace file, or gen:NAME[:KEY=VALUE...], see testbed gen)\n"
           "N times on a fresh heap of each allocator, compiled at check level L (default\n"
           "%d), and writes DIR/results.csv and DIR/meta.json, both only when every run\n"
@@ -36,8 +37,10 @@ static void usage(FILE *f) {
           "  --touch       none: skip the trace's read/write ops; trace (default): replay\n"
           "                them; full: also write every byte of each new block.\n"
           "  --backend     measurement backends (testbed list names them) around the\n"
-          "                window, e.g. timer,cachegrind:host; 'default' picks this\n"
-          "                machine's set. Without it only the replay's own metrics.\n"
+          "                window, e.g. timer,cachegrind:host; 'default' (also when\n"
+          "                the option is absent) picks this machine's set and says why;\n"
+          "                'none' records only the replay's own metrics.\n"
+          "  --pin         bind replay thread t to core t (hwloc); recorded in meta.json.\n"
           "  --overhead    also replay with bump and print the harness's cost per op.\n\n"
           "Rows: experiment column is NAME:l<L> (NAME default 'adhoc', L the check\n"
           "level); backend 'replay' marks the replay's own metrics (profile 'host'):\n"
@@ -128,7 +131,7 @@ static int run_main(int argc, char **argv) {
   const char *alloc_list = NULL, *workload = NULL, *out = NULL, *touch_s = "trace", *backend_s = NULL,
              *experiment = "adhoc";
   unsigned long long runs = 0, threads = 0, level = (unsigned long long)tb_default_check_level();
-  bool overhead = false, runs_given = false;
+  bool overhead = false, runs_given = false, pin = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     bool has = i + 1 < argc;
@@ -157,6 +160,8 @@ static int run_main(int argc, char **argv) {
       backend_s = argv[++i];
     } else if (!strcmp(a, "--experiment") && has) {
       experiment = argv[++i];
+    } else if (!strcmp(a, "--pin")) {
+      pin = true;
     } else if (!strcmp(a, "--overhead")) {
       overhead = true;
     } else {
@@ -190,12 +195,17 @@ static int run_main(int argc, char **argv) {
   bk_t bks[TB_REPLAY_MAX_BACKENDS];
   size_t nbk = 0;
   char bspec[512] = "", reason[512] = "";
-  if (backend_s) {
-    if (!strcmp(backend_s, "default"))
-      tb_backend_default(bspec, sizeof bspec, reason, sizeof reason);
-    else
-      snprintf(bspec, sizeof bspec, "%s", backend_s);
+  if (!backend_s) backend_s = "default";
+  if (!strcmp(backend_s, "none")) {
+    bspec[0] = 0;
+  } else if (!strcmp(backend_s, "default")) {
+    tb_backend_default(bspec, sizeof bspec, reason, sizeof reason);
+    if (!tb_backend_inner()) fprintf(stderr, "testbed run: backends %s: %s\n", bspec, reason);
+  } else {
+    snprintf(bspec, sizeof bspec, "%s", backend_s);
   }
+  char bchosen[512];
+  snprintf(bchosen, sizeof bchosen, "%s", bspec);
   char *bsave = NULL;
   for (char *s = strtok_r(bspec, ",", &bsave); s; s = strtok_r(NULL, ",", &bsave)) {
     if (nbk == TB_REPLAY_MAX_BACKENDS) return tb_cli_usage_error("run", "too many backends");
@@ -229,6 +239,8 @@ static int run_main(int argc, char **argv) {
     copies = (uint32_t)threads;
   }
   unsigned nthr = tb_replay_threads(&t, copies);
+  unsigned pin_failures = 0;
+  char pin_error[160] = "";
 
   tb_results_t *res = NULL;
   if (!inner && !(res = tb_results_open(out, argc + 1, argv - 1, err, sizeof err))) {
@@ -244,7 +256,7 @@ static int run_main(int argc, char **argv) {
 
   for (size_t ai = 0; ai < nallocs && !rc; ai++) {
     for (unsigned run = 1; run <= runs && !rc; run++) {
-      tb_replay_cfg_t cfg = {.alloc = allocs[ai], .touch = touch, .copies = copies, .progress = progress,
+      tb_replay_cfg_t cfg = {.alloc = allocs[ai], .touch = touch, .copies = copies, .progress = progress, .pin = pin,
                              .validate = level >= 1};
       emit_ctx_t e = {res, exp, allocs[ai]->name, wname, "replay", "host", nthr, run};
       /* Backends that re-execute us under a simulator: one child per run. */
@@ -317,6 +329,11 @@ static int run_main(int argc, char **argv) {
         fprintf(stderr, "testbed run: %s: run %u: %s\n", workload, run, err);
         rc = 1;
       }
+      if (!rc && r.pin_failures && !pin_failures) {
+        pin_failures = r.pin_failures;
+        snprintf(pin_error, sizeof pin_error, "%s", r.pin_error);
+        fprintf(stderr, "testbed run: --pin: %s (the run goes on unpinned)\n", pin_error);
+      }
       if (!rc && !inner) {
         emit_replay(&e, &t, &r, copies);
         for (size_t k = 0; k < nb; k++) {
@@ -384,7 +401,12 @@ static int run_main(int argc, char **argv) {
       tb_results_meta_num(res, "copies", copies);
       tb_results_meta_str(res, "touch", touch_s);
       tb_results_meta_num(res, "runs", (double)runs);
-      tb_results_meta_str(res, "backends", backend_s ? backend_s : "");
+      tb_results_meta_str(res, "backends", backend_s);
+      tb_results_meta_str(res, "backends_chosen", bchosen);
+      tb_results_meta_str(res, "pinned", !pin ? "no" : pin_failures ? "partly" : "yes");
+      if (pin_failures) tb_results_meta_str(res, "pin_error", pin_error);
+      char topo[8192];
+      if (tb_topology_json(topo, sizeof topo) == 0) tb_results_meta_raw(res, "topology", topo);
       if (reason[0]) tb_results_meta_str(res, "backend_default_reason", reason);
       if (best >= 0) tb_results_meta_num(res, "harness_overhead_ns_per_op", best);
       if (tb_results_commit(res, err, sizeof err)) {

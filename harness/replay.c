@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "replay.h"
+#include "topology.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax() __builtin_ia32_pause()
@@ -43,6 +44,8 @@ typedef struct {
   uint64_t total; /* ops of all streams, syncs included (progress bar) */
   char err[256];
   pthread_mutex_t err_lock;
+  tb_replay_result_t *res;
+  pthread_mutex_t pin_lock;
 } run_t;
 
 typedef struct {
@@ -163,10 +166,21 @@ static int replay_stream(run_t *R, uint32_t tid) {
   }
 }
 
+/* Bind replay thread tid to its own core; failures are counted, the first
+ * one kept for the results (a run still goes on, unpinned). */
+static void pin_thread(run_t *R, int tid) {
+  char why[160];
+  if (tb_topology_pin(tid, why, sizeof why) == 0) return;
+  pthread_mutex_lock(&R->pin_lock);
+  if (R->res->pin_failures++ == 0) snprintf(R->res->pin_error, sizeof R->res->pin_error, "thread %d: %.120s", tid, why);
+  pthread_mutex_unlock(&R->pin_lock);
+}
+
 static void *thread_main(void *arg) {
   targ_t *ta = arg;
   run_t *R = ta->run;
   const tb_replay_cfg_t *cfg = R->cfg;
+  if (cfg->pin) pin_thread(R, (int)ta->tid);
   pthread_barrier_wait(&R->b1);
   for (size_t k = 0; k < cfg->nbackends; k++)
     if (cfg->backend[k]->thread_begin) cfg->backend[k]->thread_begin(cfg->inst[k], (int)ta->tid);
@@ -246,6 +260,8 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
   R->cfg = cfg;
   R->nthreads = tb_replay_threads(t, copies);
   pthread_mutex_init(&R->err_lock, NULL);
+  pthread_mutex_init(&R->pin_lock, NULL);
+  R->res = res;
   size_t nslots = (size_t)t->nobjects * copies;
   R->ptrs = calloc(nslots ? nslots : 1, sizeof(void *));
   R->prog = aligned_alloc(64, sizeof(progress_t) * R->nthreads);
@@ -299,6 +315,7 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
   uint64_t f0 = faults_now();
   double t0, t1;
   if (R->nthreads == 1) {
+    if (cfg->pin) pin_thread(R, 0);
     for (size_t k = 0; k < cfg->nbackends; k++)
       if (cfg->backend[k]->thread_begin) cfg->backend[k]->thread_begin(cfg->inst[k], 0);
     for (size_t k = 0; k < cfg->nbackends; k++)
@@ -367,6 +384,7 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
   cfg->alloc->destroy(R->heap);
   if (pre) munmap(pre, cfg->prefault);
   pthread_mutex_destroy(&R->err_lock);
+  pthread_mutex_destroy(&R->pin_lock);
   free(R->ptrs);
   free(R->prog);
   free(R);

@@ -43,6 +43,7 @@ typedef struct tb_replay_cfg_s {
   size_t prefault;  /* > 0: the heap gets a fixed space of this many bytes, written
                        before the window (so the kernel's first-touch faults are
                        not counted: used to measure the harness with bump) */
+  bool pin;         /* bind replay thread t to core t (harness/measure/topology.h) */
   size_t nbackends; /* opened backend instances wrapped around the window */
   const tb_backend_t *backend[TB_REPLAY_MAX_BACKENDS];
   tb_backend_inst_t *inst[TB_REPLAY_MAX_BACKENDS];
@@ -57,6 +58,8 @@ typedef struct tb_replay_result_s {
   uint64_t page_faults; /* minor + major faults in the window (whole process) */
   bool rss_ok;        /* max_rss_bytes valid (needs /proc/self/clear_refs) */
   uint64_t max_rss_bytes; /* peak resident set during the window (includes the decoded trace) */
+  unsigned pin_failures;  /* replay threads that could not be pinned (with cfg.pin) */
+  char pin_error[160];    /* the first pinning failure's message */
 } tb_replay_result_t;
 
 /* One run. 0 on success; otherwise -1 and a message naming the thread and

@@ -233,7 +233,7 @@ END_TEST
 START_TEST(run_end_to_end) {
   const char *out = tmp("good-out");
   const char *args[] = {"run", "--allocator", "glibc,bump", "--workload", "gen:larson:threads=2:slots=20:ops=50:rounds=2",
-                        "--runs", "2", "--out", out, "--check-level", "3", "--experiment", "e2e", NULL};
+                        "--runs", "2", "--out", out, "--check-level", "3", "--experiment", "e2e", "--backend", "none", "--pin", NULL};
   char *err;
   ck_assert_int_eq(run_testbed(args, &err), 0);
   char path[600];
@@ -257,6 +257,11 @@ START_TEST(run_end_to_end) {
   char *meta = get_file(path);
   ck_assert_ptr_nonnull(meta);
   ck_assert_ptr_nonnull(strstr(meta, "\"check_level\": 3"));
+  /* --pin on a 2-thread replay: each thread got its own core, or the
+   * failure is recorded (a machine with one core cannot pin 2 threads). */
+  ck_assert(strstr(meta, "\"pinned\": \"yes\"") || strstr(meta, "\"pin_error\": "));
+  ck_assert_ptr_nonnull(strstr(meta, "\"topology\": {"));
+  ck_assert_ptr_nonnull(strstr(meta, "\"backends\": \"none\""));
 }
 END_TEST
 
