@@ -28,16 +28,9 @@ struct tb_heap_s {
 static tb_heap_t *bump_create(const tb_heap_opts_t *opts) {
   tb_heap_t *h = calloc(1, sizeof *h);
   if (!h) return NULL;
-  if (opts && opts->space) {
-    h->space = opts->space;
-  } else {
-    int rc = space_init_mmap(&h->own_space, opts ? &opts->space_cfg : NULL);
-    if (rc) {
-      free(h);
-      errno = rc;
-      return NULL;
-    }
-    h->space = &h->own_space;
+  if (!(h->space = tb_heap_space_open(opts, &h->own_space))) {
+    free(h);
+    return NULL;
   }
   h->locked = opts && opts->mode == TB_MODE_LOCKED;
   return h;
@@ -45,7 +38,7 @@ static tb_heap_t *bump_create(const tb_heap_opts_t *opts) {
 
 static void bump_destroy(tb_heap_t *h) {
   if (!h) return;
-  if (h->space == &h->own_space) space_destroy(&h->own_space);
+  tb_heap_space_close(h->space, &h->own_space);
   free(h);
 }
 

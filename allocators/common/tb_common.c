@@ -1,5 +1,6 @@
 /* tb_common.c: the pieces every allocator shares at run time: fatal
  * errors, the lock switch, and statistics helpers. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -27,4 +28,18 @@ void tb_stats_clear(tb_stats_t *st) {
 #define TB_STAT_NA_SET(name, unit, kind, desc) st->name = TB_STAT_NA;
   TB_STAT_FIELDS(TB_STAT_NA_SET)
 #undef TB_STAT_NA_SET
+}
+
+space_t *tb_heap_space_open(const tb_heap_opts_t *opts, space_t *own) {
+  if (opts && opts->space) return opts->space;
+  int rc = space_init_mmap(own, opts ? &opts->space_cfg : NULL);
+  if (rc) {
+    errno = rc;
+    return NULL;
+  }
+  return own;
+}
+
+void tb_heap_space_close(space_t *space, space_t *own) {
+  if (space == own) space_destroy(own);
 }

@@ -129,6 +129,14 @@ typedef struct tb_allocator_s {
   void (*stats)(tb_heap_t *h, tb_stats_t *out);
 } tb_allocator_t;
 
+/* ---- helpers for allocator implementations ------------------------------------ */
+
+/* The space a new heap lives on: opts->space when given, otherwise `own`
+ * initialised as an mmap space from opts->space_cfg. NULL with errno set
+ * when that fails. Release with tb_heap_space_close(space, own). */
+space_t *tb_heap_space_open(const tb_heap_opts_t *opts, space_t *own);
+void tb_heap_space_close(space_t *space, space_t *own);
+
 /* ---- the registry (allocators/registry.c) ---------------------------------- */
 
 /* The allocator called `name` compiled at check level `level` (0..3), or

@@ -5,21 +5,13 @@
 static tb_heap_t *inl_create(const tb_heap_opts_t *opts) {
   tb_heap_t *h = calloc(1, sizeof *h);
   if (!h) return NULL;
-  if (opts && opts->space) {
-    h->space = opts->space;
-  } else {
-    int rc = space_init_mmap(&h->own_space, opts ? &opts->space_cfg : NULL);
-    if (rc) {
-      free(h);
-      errno = rc;
-      return NULL;
-    }
-    h->space = &h->own_space;
-    h->own = true;
+  if (!(h->space = tb_heap_space_open(opts, &h->own_space))) {
+    free(h);
+    return NULL;
   }
   space_t *s = h->space;
   if (s->committed < 2 * INL_MIN_BLOCK || ((uintptr_t)s->base & TB_ALIGN_MASK)) {
-    if (h->own) space_destroy(&h->own_space);
+    tb_heap_space_close(h->space, &h->own_space);
     free(h);
     errno = EINVAL;
     return NULL;
@@ -50,7 +42,7 @@ static void inl_destroy(tb_heap_t *h) {
     h->large = l->next;
     space_unmap(h->space, l, l->maplen);
   }
-  if (h->own) space_destroy(&h->own_space);
+  tb_heap_space_close(h->space, &h->own_space);
   free(h);
 }
 

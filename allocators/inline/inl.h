@@ -113,7 +113,6 @@ struct tb_heap_s {
   space_t *space;
   bool can_grow;             /* SPACE_MMAP: grows, large blocks come from the system */
   bool locked;               /* TB_MODE_LOCKED */
-  bool own;                  /* space is own_space */
   tb_lock_t lock;
   inl_large_t *large;        /* list of large blocks */
   size_t large_bytes;        /* bytes mapped for large blocks */
