@@ -45,7 +45,15 @@
  * the result goes to the head of its bin (LIFO).
  * realloc: shrinking splits off the tail when it is at least MIN_BLOCK;
  * growing takes from a free next neighbour or the top when the sum is
- * enough (splitting the rest); otherwise allocate, copy, free.
+ * already enough (splitting the rest; the space is never grown for it);
+ * otherwise allocate, copy, free. A block whose new size is large moves to
+ * the system.
+ * aligned allocation of n bytes at alignment a > 16: a block of
+ * tb_aligned_take_size(s, a, MIN_BLOCK) bytes is taken by the fit rule
+ * (whether it is large is decided on s alone), the aligned block is placed
+ * at the first aligned address whose lead is 0 or at least MIN_BLOCK, and
+ * the lead in front and the tail behind (when at least MIN_BLOCK) become
+ * free blocks.
  * Nothing is given back to the system from the top (no trim).
  */
 #ifndef TB_POLICY_H
@@ -126,6 +134,16 @@ static inline unsigned tb_binmap_next(const tb_binmap_t *m, unsigned i) {
 /* Whether a block of size `have` taken for `need` bytes is split. */
 static inline bool tb_should_split(size_t have, size_t need, size_t min_block) {
   return have - need >= min_block;
+}
+
+/* Block size to take for an aligned block of size s at alignment a > 16:
+ * the smallest that always holds it after its lead. The gap from a block's
+ * user pointer to the next aligned address is a multiple of 16 below a; a
+ * gap of 0 or at least min_block is the lead, a shorter one is pushed one
+ * alignment further (lead = gap + a < min_block + a). So the worst lead is
+ * a - 16 when min_block is 16 (oob) and a + min_block - 16 otherwise. */
+static inline size_t tb_aligned_take_size(size_t s, size_t a, size_t min_block) {
+  return s + a - TB_ALIGN_SIZE + (min_block > TB_ALIGN_SIZE ? min_block : 0);
 }
 
 /* Whether a block size goes straight to the system (growable spaces only). */

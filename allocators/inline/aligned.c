@@ -1,5 +1,5 @@
 /* aligned.c: aligned_alloc by dlmalloc's leader split. The block is taken
- * for s + align + MIN_BLOCK bytes; the part before the first aligned user
+ * for tb_aligned_take_size(s, align, MIN_BLOCK) bytes (tb_policy.h); the part before the first aligned user
  * pointer at least MIN_BLOCK in (the leader) is given back as an ordinary
  * free block, and so is the tail beyond s. Large requests map a region
  * big enough to place the pointer at the alignment. */
@@ -20,7 +20,7 @@ static void *inl_aligned_alloc(tb_heap_t *h, size_t a, size_t n) {
   void *p;
   if (tb_is_large(s, h->can_grow)) {
     p = inl_large_map(h, a, n);
-  } else if ((p = inl_take(h, s + a + INL_MIN_BLOCK)) != NULL) {
+  } else if ((p = inl_take(h, tb_aligned_take_size(s, a, INL_MIN_BLOCK))) != NULL) {
     uint8_t *b = inl_blk(p), *m = p;
     size_t size = inl_size(*inl_hdr(b));
     if ((uintptr_t)m & (a - 1)) {
