@@ -354,8 +354,15 @@ static int draw(const tb_summary_t *s, const char *scripts, const char *script, 
   if (note[0] || skip) {
     FILE *f = fopen(path, "w");
     if (f) {
-      fprintf(f, "%s: %s%s\n", fs.figure, skip ? "NOT DRAWN: " : "left out: ",
-              note[0] ? note : "a metric it needs is missing");
+      /* one item per line so the paper's verbatim copy stays on the page */
+      fprintf(f, "%s: %s\n", fs.figure, skip ? "NOT DRAWN:" : "left out:");
+      const char *p = note[0] ? note : "a metric it needs is missing";
+      while (*p) {
+        const char *e = strstr(p, "; ");
+        int len = e ? (int)(e - p) : (int)strlen(p);
+        fprintf(f, "  %.*s\n", len, p);
+        p += len + (e ? 2 : 0);
+      }
       fclose(f);
     }
   } else {

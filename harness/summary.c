@@ -499,7 +499,7 @@ static bool same_key(const tb_sum_group_t *a, const tb_sum_group_t *b) {
   return !strcmp(a->allocator, b->allocator) && same_but_alloc(a, b);
 }
 
-static void tex_tables_write(const tb_summary_t *s, FILE *f);
+static void tex_tables_write(const tb_summary_t *s, FILE *f, const char *px, const char *pa);
 
 int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
   char buf[64];
@@ -622,23 +622,26 @@ int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
     else fputs("none", f);
     fputs("}\n", f);
   }
-  tex_tables_write(s, f);
+  tex_tables_write(s, f, px, pa);
   return ferror(f) ? 1 : 0;
 }
 
-/* Tables for the paper: \tbTable<Name> expands to a tabular with one row
- * per (profile, workload, allocator) and one column per metric, each cell
- * "median [ci_low, ci_high]" (or NA, or -- when not in the run set).
- * Only groups from the listed backends are used, first listed first. */
+/* Tables for the paper, as longtables (they may run over pages):
+ * \tbTableCache: one row per (workload, allocator, threads), one column per
+ *   (metric, profile) for the simulated or counted misses, on the x86 and
+ *   ARM profiles the text quotes (\tbProfileX, \tbProfileArm);
+ * \tbTableHost: the replay's time and space metrics (any profile).
+ * Each cell is "median [ci_low, ci_high]" (a single value when the runs
+ * agree), NA (measured as NA), or -- (not in the run set). Only groups
+ * from the listed backends are used, first listed first. */
 typedef struct {
-  const char *name, *caption_metrics[6], *backends[4];
+  const char *name, *metrics[6], *backends[4];
+  bool by_role_profile;
 } tex_table_t;
 
 static const tex_table_t tex_tables[] = {
-    {"Cache", {"d1_misses_per_op", "allocator_d1_misses_per_op", "ll_misses_per_op", "dtlb_misses_per_op", NULL},
-     {"cachegrind", "papi", "tlbsim", NULL}},
-    {"Host", {"ns_per_op", "peak_heap_bytes", "fragmentation", "metadata_per_live_byte", NULL},
-     {"replay", "papi", "timer", NULL}},
+    {"Cache", {"d1_misses_per_op", "allocator_d1_misses_per_op", "ll_misses_per_op", NULL}, {"cachegrind", "papi", "tlbsim", NULL}, true},
+    {"Host", {"ns_per_op", "peak_heap_bytes", "fragmentation", "metadata_per_live_byte", NULL}, {"replay", "papi", "timer", NULL}, false},
 };
 
 static bool in_list(const char *const *l, const char *s) {
@@ -667,45 +670,62 @@ static void tex_cell(FILE *f, const tb_sum_group_t *g) {
   fprintf(f, "%s {\\scriptsize[%s, %s]}", a, b, c);
 }
 
-static void tex_tables_write(const tb_summary_t *s, FILE *f) {
+static void tex_tables_write(const tb_summary_t *s, FILE *f, const char *px, const char *pa) {
   for (size_t t = 0; t < sizeof tex_tables / sizeof tex_tables[0]; t++) {
     const tex_table_t *tt = &tex_tables[t];
-    int nm = 0;
-    while (nm < 6 && tt->caption_metrics[nm]) nm++;
-    fprintf(f, "\\newcommand\\tbTable%s{\\begin{tabular}{lll", tt->name);
-    for (int m = 0; m < nm; m++) fputs("r", f);
-    fputs("}\n\\hline profile & workload & allocator", f);
-    for (int m = 0; m < nm; m++) {
-      fputs(" & \\texttt{", f);
-      tex_text(f, tt->caption_metrics[m]);
-      fputs("}", f);
+    const char *cm[12], *cp[12]; /* column metric and profile (NULL: any) */
+    int nc = 0;
+    for (int m = 0; m < 6 && tt->metrics[m]; m++) {
+      if (!tt->by_role_profile) {
+        cm[nc] = tt->metrics[m];
+        cp[nc++] = NULL;
+        continue;
+      }
+      if (px) cm[nc] = tt->metrics[m], cp[nc++] = px;
+      if (pa) cm[nc] = tt->metrics[m], cp[nc++] = pa;
     }
-    fputs(" \\\\ \\hline\n", f);
+    /* #1: the caption (with its \\label), set by longtable's own \\caption */
+    fprintf(f, "\\newcommand\\tbTable%s[1]{\\begin{longtable}{ll", tt->name);
+    for (int c = 0; c < nc; c++) fputs("r", f);
+    fputs("}\n\\caption{#1}\\\\\n\\hline workload & allocator", f);
+    for (int c = 0; c < nc; c++) {
+      fputs(" & \\rotatebox{70}{\\shortstack[l]{\\texttt{", f); /* graphicx */
+      tex_text(f, cm[c]);
+      fputs("}", f);
+      if (cp[c]) {
+        fputs("\\\\", f);
+        tex_text(f, cp[c]);
+      }
+      fputs("}}", f);
+    }
+    fputs(" \\\\ \\hline\\endhead\n", f);
     size_t rows = 0;
     for (size_t i = 0; i < s->ngroups; i++) {
       const tb_sum_group_t *g = &s->groups[i];
-      if (!in_list(tt->caption_metrics, g->metric) || !in_list(tt->backends, g->backend)) continue;
-      bool seen = false; /* one row per (profile, workload, allocator, threads) */
+      bool col = false;
+      for (int c = 0; c < nc && !col; c++) col = !strcmp(g->metric, cm[c]) && (!cp[c] || !strcmp(g->profile, cp[c]));
+      if (!col || !in_list(tt->backends, g->backend)) continue;
+      bool seen = false; /* one row per (workload, allocator, threads) */
       for (size_t k = 0; k < i && !seen; k++) {
         const tb_sum_group_t *h = &s->groups[k];
-        seen = in_list(tt->caption_metrics, h->metric) && in_list(tt->backends, h->backend) &&
-               !strcmp(h->profile, g->profile) && !strcmp(h->workload, g->workload) &&
+        bool hcol = false;
+        for (int c = 0; c < nc && !hcol; c++)
+          hcol = !strcmp(h->metric, cm[c]) && (!cp[c] || !strcmp(h->profile, cp[c]));
+        seen = hcol && in_list(tt->backends, h->backend) && !strcmp(h->workload, g->workload) &&
                !strcmp(h->allocator, g->allocator) && !strcmp(h->threads, g->threads);
       }
       if (seen) continue;
-      tex_text(f, g->profile);
-      fputs(" & ", f);
       tex_text(f, g->workload);
       if (strcmp(g->threads, "1")) fprintf(f, " (%s thr.)", g->threads);
       fputs(" & ", f);
       tex_text(f, g->allocator);
-      for (int m = 0; m < nm; m++) {
+      for (int c = 0; c < nc; c++) {
         const tb_sum_group_t *cell = NULL;
         for (int b = 0; tt->backends[b] && !cell; b++)
           for (size_t k = 0; k < s->ngroups && !cell; k++) {
             const tb_sum_group_t *h = &s->groups[k];
-            if (!strcmp(h->metric, tt->caption_metrics[m]) && !strcmp(h->backend, tt->backends[b]) &&
-                !strcmp(h->profile, g->profile) && !strcmp(h->workload, g->workload) &&
+            if (!strcmp(h->metric, cm[c]) && !strcmp(h->backend, tt->backends[b]) &&
+                (!cp[c] || !strcmp(h->profile, cp[c])) && !strcmp(h->workload, g->workload) &&
                 !strcmp(h->allocator, g->allocator) && !strcmp(h->threads, g->threads))
               cell = h;
           }
@@ -715,8 +735,8 @@ static void tex_tables_write(const tb_summary_t *s, FILE *f) {
       fputs(" \\\\\n", f);
       rows++;
     }
-    if (!rows) fprintf(f, "\\multicolumn{%d}{l}{(no such metric in this run set)} \\\\\n", 3 + nm);
-    fputs("\\hline\n\\end{tabular}}\n", f);
+    if (!rows) fprintf(f, "\\multicolumn{%d}{l}{(no such metric in this run set)} \\\\\n", 2 + nc);
+    fputs("\\hline\n\\end{longtable}}\n", f);
   }
 }
 
