@@ -2,9 +2,12 @@
 # reproduce.sh: the two commands of the testbed.
 #
 #   ./reproduce.sh               main job: install what is missing, build,
-#                                run the quick experiment set, draw the plots,
-#                                build paper/paper.pdf, say where things are
-#   ./reproduce.sh --full        the same with the paper's full experiment set
+#                                run the quick experiment set and draw its
+#                                plots, build paper/paper.pdf from the
+#                                committed full run set (results/reference/),
+#                                say where things are
+#   ./reproduce.sh --full        run the paper's full set and build the paper
+#                                from it (about 30 minutes on 2 cores)
 #   ./reproduce.sh --from DIR    only plot and build the paper from run set DIR
 #   ./reproduce.sh test          every test: native build + ctest, the same
 #                                suites under ASan+UBSan, and an aarch64 cross
@@ -114,7 +117,7 @@ cmd_main() {
         shift
         ;;
       -h | --help)
-        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
         exit 0
         ;;
       *) die "unknown option '$1' (see ./reproduce.sh --help)" ;;
@@ -126,24 +129,25 @@ cmd_main() {
   build build
   ./build/testbed list
 
-  local runset
+  local runset paper_from
   if [ -n "$from" ]; then
     [ -f "$from/results.csv" ] || die "$from/results.csv: no such run set"
     runset=$from
-  elif [ -x experiments/run.sh ]; then
-    say "running the $set experiment set"
-    runset=$(experiments/run.sh "$set")
+    paper_from=$from
   else
-    say "no experiment sets yet (experiments/run.sh): build and list only"
-    return 0
+    say "running the $set experiment set (experiments/$set.exp)"
+    runset=$(experiments/run.sh "$set" -j "$jobs")
+    # The quick set checks the pipeline end to end on this machine; the
+    # paper's figures come from the full set: the one just run (--full) or
+    # the committed reference run set (results/reference/).
+    if [ "$set" = full ]; then paper_from=$runset; else paper_from=results/reference; fi
   fi
-  say "plots from $runset"
-  ./build/testbed plot "$runset" --out "$runset/plots"
-  if [ -x paper/build.sh ]; then
-    say "paper from $runset"
-    paper/build.sh "$runset"
-  fi
-  printf '\nresults: %s/results.csv\nplots:   %s/plots/\npaper:   %s\n' "$runset" "$runset" "$top/paper/paper.pdf"
+  say "plots of $runset"
+  ./build/testbed plot "$runset"
+  say "paper from $paper_from"
+  paper/build.sh --from "$paper_from"
+  printf '\nresults: %s/results.csv (summary: %s/plots/summary.csv)\nplots:   %s/plots/\npaper:   %s (from %s)\n' \
+    "$runset" "$runset" "$runset" "$top/paper/paper.pdf" "$paper_from"
 }
 
 case ${1:-} in
