@@ -1,5 +1,6 @@
 /* aligned_alloc.c: blocks aligned to a power of two > 16. A block of
- * s + a - 16 bytes is taken; the lead padding (a multiple of 16, so 0 or at
+ * tb_aligned_take_size(s, a, 16) = s + a - 16 bytes is taken (tb_policy.h);
+ * the lead padding (a multiple of 16, so 0 or at
  * least OOB_MIN_BLOCK) becomes a free block with its own record, and the
  * tail is given back like a realloc shrink. No marker in user memory. */
 #include "oob.h"
@@ -19,7 +20,7 @@ static void *oob_aligned_core(tb_heap_t *h, size_t a, size_t n) {
     }
     return oob_large_map(h, s, a);
   }
-  size_t t = s + a - TB_ALIGN_SIZE;
+  size_t t = tb_aligned_take_size(s, a, OOB_MIN_BLOCK);
   uint64_t off;
   uint32_t i = oob_take(h, t, &off);
   if (!i) return NULL;

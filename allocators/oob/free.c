@@ -112,50 +112,58 @@ TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s) {
   TB_STAT_INC(h->st, splits);
 }
 
+#if TB_CHECK_LEVEL < 3
+/* oob_release for a caller that holds the heap (unlocked, level < 3), with
+ * fast paths for no free neighbour (the block joins the top, or goes to its
+ * bin alone) and for only the predecessor free. They do what oob_release
+ * does, with fewer registers; every other case goes there. free and
+ * realloc's move both use it. */
+static tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, const void *p) {
+  oob_rec_t *rec = h->rec, *r = &rec[i];
+  uint64_t sz = r->size;
+  uint32_t n = r->next, pv = r->prev;
+  if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED) && (!pv || oob_status(&rec[pv]) != OOB_FREE)) {
+    if (!n) {
+      h->top_off = (uint64_t)((const uint8_t *)p - h->base) - TB_WORD;
+      h->last = pv;
+      if (pv) rec[pv].next = 0;
+      oob_rec_recycle(h, i);
+      TB_STAT_INC(h->st, merges);
+      return;
+    }
+    if (oob_status(&rec[n]) != OOB_FREE) {
+      r->size = (sz & ~OOB_STATUS_MASK) | OOB_FREE;
+      oob_bin_insert(h, i);
+      return;
+    }
+  } else if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED) && n && oob_status(&rec[n]) != OOB_FREE) {
+    /* Only the predecessor is free (a run of frees in address order): it
+     * absorbs the block, and stays put when it already heads the bin of
+     * the merged size (where LIFO would put it anyway); otherwise it moves
+     * with the bin indices computed once. */
+    oob_rec_t *q = &rec[pv];
+    uint64_t qs = oob_size(q), ms = qs + (sz & ~OOB_STATUS_MASK);
+    unsigned qb = tb_bin_index(qs), mb = tb_bin_index(ms);
+    uint32_t qbk = q->bk;
+    q->size = ms | OOB_FREE;
+    q->next = n;
+    rec[n].prev = pv;
+    if (qbk || qb != mb) oob_bin_move(h, pv, qb, mb);
+    oob_rec_recycle(h, i);
+    TB_STAT_INC(h->st, merges);
+    return;
+  }
+  oob_release(h, i, p);
+}
+#endif
+
 static void oob_free(tb_heap_t *h, void *p) {
   if (!p) return;
 #if TB_CHECK_LEVEL < 3
   if (tb_likely(oob_unlocked(h))) {
-    /* The fast path of an unlocked call below level 3: no free neighbour
-     * (the block joins the top, or goes to its bin alone), or only the
-     * predecessor free. It does what oob_release does, with fewer
-     * registers; every other case goes there. */
     uint32_t i = oob_get_rec(h, p);
     TB_STAT_INC(h->st, frees);
-    oob_rec_t *rec = h->rec, *r = &rec[i];
-    uint64_t sz = r->size;
-    uint32_t n = r->next, pv = r->prev;
-    if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED) && (!pv || oob_status(&rec[pv]) != OOB_FREE)) {
-      if (!n) {
-        h->top_off = (uint64_t)((uint8_t *)p - h->base) - TB_WORD;
-        h->last = pv;
-        if (pv) rec[pv].next = 0;
-        oob_rec_recycle(h, i);
-        TB_STAT_INC(h->st, merges);
-        return;
-      }
-      if (oob_status(&rec[n]) != OOB_FREE) {
-        r->size = (sz & ~OOB_STATUS_MASK) | OOB_FREE;
-        oob_bin_insert(h, i);
-        return;
-      }
-    } else if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED) && n && oob_status(&rec[n]) != OOB_FREE) {
-      /* Only the predecessor is free (a run of frees in address order):
-       * it absorbs the block, and stays put when it already heads the bin
-       * of the merged size (where LIFO would put it anyway). */
-      oob_rec_t *q = &rec[pv];
-      uint64_t qs = oob_size(q), ms = qs + (sz & ~OOB_STATUS_MASK);
-      bool stays = q->bk == 0 && tb_bin_index(qs) == tb_bin_index(ms);
-      if (!stays) oob_bin_remove(h, pv);
-      q->size = ms | OOB_FREE;
-      q->next = n;
-      rec[n].prev = pv;
-      oob_rec_recycle(h, i);
-      TB_STAT_INC(h->st, merges);
-      if (!stays) oob_bin_insert(h, pv);
-      return;
-    }
-    oob_release(h, i, p);
+    oob_release_unlocked(h, i, p);
     return;
   }
 #endif

@@ -5,25 +5,17 @@
 static tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
   tb_heap_t *h = calloc(1, sizeof *h);
   if (!h) return NULL;
-  int rc;
-  if (opts && opts->space) {
-    h->space = opts->space;
-  } else {
-    rc = space_init_mmap(&h->own_space, opts ? &opts->space_cfg : NULL);
-    if (rc) {
-      free(h);
-      errno = rc;
-      return NULL;
-    }
-    h->space = &h->own_space;
+  if (!(h->space = tb_heap_space_open(opts, &h->own_space))) {
+    free(h);
+    return NULL;
   }
   /* The record array uses the user space's os table so that failure
    * injection reaches it too; it starts with one page of records. */
   space_config_t rc_cfg = {.initial = OOB_REC_COLOR + 64 * sizeof(oob_rec_t), .reserve = OOB_REC_RESERVE,
                            .os = h->space->os};
-  rc = space_init_mmap(&h->rec_space, &rc_cfg);
+  int rc = space_init_mmap(&h->rec_space, &rc_cfg);
   if (rc) {
-    if (h->space == &h->own_space) space_destroy(&h->own_space);
+    tb_heap_space_close(h->space, &h->own_space);
     free(h);
     errno = rc;
     return NULL;
@@ -56,7 +48,7 @@ static void oob_destroy(tb_heap_t *h) {
     }
   }
   space_destroy(&h->rec_space);
-  if (h->space == &h->own_space) space_destroy(&h->own_space);
+  tb_heap_space_close(h->space, &h->own_space);
   free(h);
 }
 

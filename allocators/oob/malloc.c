@@ -126,14 +126,16 @@ TB_INTERNAL void *oob_malloc_core(tb_heap_t *h, size_t n) {
   return i ? oob_enframe(h, i, off) : NULL;
 }
 
-/* The fast path of an unlocked call below level 3, for a small request:
- * the head of its exact bin (step 1 of the fit rule), else the newest block
- * of the first non-empty bin above, split (step 2), else the top when it is
- * large enough (step 3 without growth). It makes the same decision as
- * oob_take, only sooner; anything else goes through oob_malloc_core. */
-static void *oob_malloc(tb_heap_t *h, size_t n) {
 #if TB_CHECK_LEVEL < 3
-  if (tb_likely(n <= TB_SMALL_MAX - TB_WORD) && oob_unlocked(h)) {
+/* The fast paths for a caller that holds the heap (unlocked, level < 3),
+ * used by malloc and by realloc's move. For a small request: the head of
+ * its exact bin (step 1 of the fit rule), else the newest block of the
+ * first non-empty bin above, split (step 2), else the top when it is large
+ * enough (step 3 without growth). It makes the same decision as oob_take,
+ * only sooner (tests/oob/test_oob_same.c compares it with level 3);
+ * anything else goes through oob_malloc_core. */
+static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
+  if (tb_likely(n <= TB_SMALL_MAX - TB_WORD)) {
     size_t s = tb_block_size(n, OOB_MIN_BLOCK);
     unsigned b = (unsigned)(s >> TB_ALIGN_SHIFT);
     oob_rec_t *rec = h->rec;
@@ -151,58 +153,66 @@ static void *oob_malloc(tb_heap_t *h, size_t n) {
       TB_STAT_INC(h->st, mallocs);
       return oob_enframe(h, i, r->off);
     }
-    uint64_t off = h->top_off;
-    bool any = (h->map.w[0] | h->map.w[1]) != 0;
-    if (!any && h->limit - off >= s && (h->spare || h->free_slot || h->cap - h->nrec >= OOB_REC_SPARE)) {
-      i = oob_rec_new(h);
-      oob_rec_t *r = &rec[i];
-      uint32_t last = h->last;
-      r->off = off;
-      oob_set(r, s, OOB_USED);
-      r->prev = last;
-      r->next = 0;
-      if (last) rec[last].next = i;
-      h->last = i;
-      h->top_off = off + s;
-      TB_STAT_ADD(h->st, splits, h->limit - off - s >= OOB_MIN_BLOCK);
-      TB_STAT_INC(h->st, mallocs);
-      return oob_enframe(h, i, off);
+    if (tb_likely(h->spare || h->free_slot || h->cap - h->nrec >= OOB_REC_SPARE)) {
+      unsigned nb;
+      if ((h->map.w[0] | h->map.w[1]) && (nb = tb_binmap_next(&h->map, b + 1)) < TB_NBINS) {
+        /* Step 2 of the fit rule: the newest block of the first non-empty
+         * bin above, split (its remainder is at least 16 bytes: every block
+         * there is larger than s, sizes are multiples of 16). */
+        i = h->bin[nb];
+        oob_rec_t *r = &rec[i];
+        uint32_t fd = r->fd;
+        h->bin[nb] = fd;
+        if (fd)
+          rec[fd].bk = 0;
+        else
+          tb_binmap_clear(&h->map, nb);
+        uint64_t have = oob_size(r), boff = r->off;
+        uint32_t j = oob_rec_new(h), nx = r->next;
+        oob_rec_t *t = &rec[j];
+        t->off = boff + s;
+        t->size = (have - s) | OOB_FREE;
+        t->prev = i;
+        t->next = nx;
+        if (nx)
+          rec[nx].prev = j;
+        else
+          h->last = j; /* not reached while the invariants hold */
+        r->next = j;
+        oob_set(r, s, OOB_USED);
+        oob_bin_insert(h, j);
+        TB_STAT_INC(h->st, bin_steps);
+        TB_STAT_INC(h->st, splits);
+        TB_STAT_INC(h->st, mallocs);
+        return oob_enframe(h, i, boff);
+      }
+      /* Step 3: no bin can serve s; the top, when it is large enough
+       * without growing. */
+      uint64_t off = h->top_off;
+      if (h->limit - off >= s) {
+        i = oob_rec_new(h);
+        oob_rec_t *r = &rec[i];
+        uint32_t last = h->last;
+        r->off = off;
+        oob_set(r, s, OOB_USED);
+        r->prev = last;
+        r->next = 0;
+        if (last) rec[last].next = i;
+        h->last = i;
+        h->top_off = off + s;
+        TB_STAT_ADD(h->st, splits, h->limit - off - s >= OOB_MIN_BLOCK);
+        TB_STAT_INC(h->st, mallocs);
+        return oob_enframe(h, i, off);
+      }
     }
-    unsigned nb;
-    if (any && (h->spare || h->free_slot || h->cap - h->nrec >= OOB_REC_SPARE) &&
-        (nb = tb_binmap_next(&h->map, b + 1)) < TB_NBINS) {
-      /* Step 2 of the fit rule: the newest block of the first non-empty
-       * bin above, split (its remainder is at least 16 bytes: every block
-       * there is larger than s, sizes are multiples of 16). */
-      i = h->bin[nb];
-      oob_rec_t *r = &rec[i];
-      uint32_t fd = r->fd;
-      h->bin[nb] = fd;
-      if (fd)
-        rec[fd].bk = 0;
-      else
-        tb_binmap_clear(&h->map, nb);
-      uint64_t have = oob_size(r), boff = r->off;
-      uint32_t j = oob_rec_new(h), n = r->next;
-      oob_rec_t *t = &rec[j];
-      t->off = boff + s;
-      t->size = (have - s) | OOB_FREE;
-      t->prev = i;
-      t->next = n;
-      if (n)
-        rec[n].prev = j;
-      else
-        h->last = j; /* not reached while the invariants hold */
-      r->next = j;
-      oob_set(r, s, OOB_USED);
-      oob_bin_insert(h, j);
-      TB_STAT_INC(h->st, bin_steps);
-      TB_STAT_INC(h->st, splits);
-      TB_STAT_INC(h->st, mallocs);
-      return oob_enframe(h, i, boff);
-    }
-    return oob_malloc_core(h, n);
   }
+  return oob_malloc_core(h, n);
+}
+#endif
+
+static void *oob_malloc(tb_heap_t *h, size_t n) {
+#if TB_CHECK_LEVEL < 3
+  if (tb_likely(oob_unlocked(h))) return oob_malloc_unlocked(h, n);
 #endif
   bool taken = oob_lock(h);
   void *p = oob_malloc_core(h, n);

@@ -216,6 +216,27 @@ static inline void oob_bin_remove(tb_heap_t *h, uint32_t i) {
   if (!h->bin[b]) tb_binmap_clear(&h->map, b);
 }
 
+/* Record i, a member of bin `from`, goes to the head of bin `to` (from may
+ * equal to): oob_bin_remove + oob_bin_insert with the bin indices the
+ * caller already has (a merge that grows a free block computes both). */
+static inline void oob_bin_move(tb_heap_t *h, uint32_t i, unsigned from, unsigned to) {
+  oob_rec_t *rec = h->rec, *r = &rec[i];
+  uint32_t fd = r->fd, bk = r->bk;
+  if (bk) {
+    rec[bk].fd = fd;
+  } else {
+    h->bin[from] = fd;
+    if (!fd) tb_binmap_clear(&h->map, from);
+  }
+  if (fd) rec[fd].bk = bk;
+  uint32_t head = h->bin[to];
+  r->fd = head;
+  r->bk = 0;
+  if (head) rec[head].bk = i;
+  h->bin[to] = i;
+  tb_binmap_set(&h->map, to);
+}
+
 /* ---- the choke point ------------------------------------------------------------ */
 
 /* The record of user pointer p. At check level >= 1 the round trip is

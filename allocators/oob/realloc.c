@@ -31,7 +31,9 @@ static bool oob_grow_in_place(tb_heap_t *h, uint32_t i, size_t s) {
   uint32_t n = r->next;
   if (!n) { /* the top follows */
     size_t need = s - have;
-    if (h->limit - h->top_off < need && !oob_grow_top(h, need)) return false;
+    /* Only what the top holds already: the space is not grown for an
+     * in-place realloc (tb_policy.h; inline does the same). */
+    if (h->limit - h->top_off < need) return false;
     h->top_off += need;
     oob_set(r, s, OOB_USED);
     return true;
@@ -52,15 +54,52 @@ static bool oob_grow_in_place(tb_heap_t *h, uint32_t i, size_t s) {
 }
 
 static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
+  bool taken = false;
+  uint32_t i;
+#if TB_CHECK_LEVEL < 3
+  if (tb_likely(p && n - 1 < TB_SMALL_MAX - TB_WORD) && tb_likely(oob_unlocked(h))) {
+    /* The fast path of an unlocked call below level 3 for a small block
+     * that stays small: shrink (or keep) in place, or move when the
+     * successor is in use; the same decisions as oob_grow_in_place, taken
+     * sooner. A free successor, the top, and large blocks go the general
+     * way below. */
+    i = oob_get_rec(h, p);
+    oob_rec_t *r = &h->rec[i];
+    uint64_t sz = r->size, have = sz & ~OOB_STATUS_MASK;
+    size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+    uint32_t nx = r->next;
+    if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED)) {
+      if (s <= have) {
+        TB_STAT_INC(h->st, reallocs);
+        if (tb_should_split(have, s, OOB_MIN_BLOCK)) oob_shrink(h, i, s);
+        TB_STAT_INC(h->st, realloc_inplace);
+        return p;
+      }
+      if (nx && oob_status(&h->rec[nx]) != OOB_FREE) {
+        TB_STAT_INC(h->st, reallocs);
+        void *q = oob_malloc_unlocked(h, n);
+        if (q) {
+          memcpy(q, p, have - TB_WORD); /* have - 8 < n: the whole old block */
+          oob_release_unlocked(h, i, p);
+        }
+        return q;
+      }
+    }
+    goto general; /* i is known; no lock is needed */
+  }
+#endif
   if (!p) {
-    bool taken = oob_lock(h);
+    taken = oob_lock(h);
     void *q = oob_malloc_core(h, n);
     oob_validate(h, "realloc(NULL, n)");
     oob_unlock(h, taken);
     return q;
   }
-  bool taken = oob_lock(h);
-  uint32_t i = oob_get_rec(h, p);
+  taken = oob_lock(h);
+  i = oob_get_rec(h, p);
+#if TB_CHECK_LEVEL < 3
+general:;
+#endif
   void *q = NULL;
   if (n == 0) { /* frees p, as glibc does */
     TB_STAT_INC(h->st, frees);
@@ -79,6 +118,16 @@ static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
     goto out;
   }
   size_t old = oob_usable_of(h, i);
+#if TB_CHECK_LEVEL < 3
+  if (!taken && oob_unlocked(h)) { /* the fast paths of malloc and free */
+    q = oob_malloc_unlocked(h, n);
+    if (q) {
+      memcpy(q, p, old < n ? old : n);
+      oob_release_unlocked(h, i, p);
+    }
+    goto out;
+  }
+#endif
   q = oob_malloc_core(h, n);
   if (q) {
     /* Copying the caller's data is the caller's request, not metadata
