@@ -35,7 +35,7 @@
  *  b+size-> | header of next block: PINUSE = 0                |
  *
  * An aligned block (dlmalloc's leader split): the request is served from a
- * block of size s + align + MIN_BLOCK; the part before the aligned user
+ * block of size tb_aligned_take_size(s, align, MIN_BLOCK) = s + align + 16; the part before the aligned user
  * pointer (the leader, 0 or >= MIN_BLOCK bytes) becomes an ordinary free
  * block, and so does the tail beyond s if it is >= MIN_BLOCK. The aligned
  * block itself is an ordinary block in use: no padding marker, so free,
