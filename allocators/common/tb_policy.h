@@ -100,9 +100,21 @@ static inline unsigned tb_log2(size_t x) { return (unsigned)(63 - __builtin_clzl
 /* Bin of a block size (a multiple of 16, at least 16). */
 static inline unsigned tb_bin_index(size_t s) {
   if (s <= TB_SMALL_MAX) return (unsigned)(s >> TB_ALIGN_SHIFT);
+  /* TB_LARGE_PER_POW2 = 4 bins per power of two, told apart by the two
+   * bits below the leading one: TB_NSMALL + 4 * (lg - 10) + those bits,
+   * where s >> (lg - 2) is 4 + those bits. */
   unsigned lg = tb_log2(s);
-  unsigned idx = TB_NSMALL + ((lg - TB_LARGE_MIN_SHIFT) << 2) + (unsigned)((s >> (lg - 2)) & 3u);
+  unsigned idx = (lg << 2) + (unsigned)(s >> (lg - 2)) + (TB_NSMALL - 4 - (TB_LARGE_MIN_SHIFT << 2));
   return idx < TB_NBINS ? idx : TB_NBINS - 1;
+}
+
+/* A quick sufficient test that block sizes x <= y share a bin, for a merge
+ * that grows a free block: true only when both are large and agree in
+ * their leading three bits (the bits tb_bin_index reads). It misses pairs
+ * that share the last, open-ended bin; callers fall back to comparing
+ * tb_bin_index then. */
+static inline bool tb_same_bin_quick(size_t x, size_t y) {
+  return x > TB_SMALL_MAX && (x ^ y) < ((size_t)1 << (tb_log2(x) - 2));
 }
 
 /* Smallest block size that lands in bin i (i >= 1). */

@@ -113,6 +113,15 @@ TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s) {
 }
 
 #if TB_CHECK_LEVEL < 3
+/* Free record q grew from size qs to ms by a merge: it goes to the head of
+ * the bin of ms (where LIFO puts a block freed now), unless it is there
+ * already. Out of line: the caller's common case (it heads its bin and
+ * ms stays in it, tb_same_bin_quick) then needs no spare registers. */
+static tb_noinline void oob_rebin(tb_heap_t *h, uint32_t q, uint64_t qs, uint64_t ms) {
+  unsigned qb = tb_bin_index(qs), mb = tb_bin_index(ms);
+  if (h->rec[q].bk || qb != mb) oob_bin_move(h, q, qb, mb);
+}
+
 /* oob_release for a caller that holds the heap (unlocked, level < 3), with
  * fast paths for no free neighbour (the block joins the top, or goes to its
  * bin alone) and for only the predecessor free. They do what oob_release
@@ -143,12 +152,11 @@ static tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, cons
      * with the bin indices computed once. */
     oob_rec_t *q = &rec[pv];
     uint64_t qs = oob_size(q), ms = qs + (sz & ~OOB_STATUS_MASK);
-    unsigned qb = tb_bin_index(qs), mb = tb_bin_index(ms);
     uint32_t qbk = q->bk;
     q->size = ms | OOB_FREE;
     q->next = n;
     rec[n].prev = pv;
-    if (qbk || qb != mb) oob_bin_move(h, pv, qb, mb);
+    if (qbk || !tb_same_bin_quick(qs, ms)) oob_rebin(h, pv, qs, ms);
     oob_rec_recycle(h, i);
     TB_STAT_INC(h->st, merges);
     return;
@@ -156,6 +164,17 @@ static tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, cons
   oob_release(h, i, p);
 }
 #endif
+
+/* free with the lock (when needed) and, at level 3, the validation; out of
+ * line for the same reason as oob_malloc_locked. */
+static tb_noinline void oob_free_locked(tb_heap_t *h, void *p) {
+  bool taken = oob_lock(h);
+  uint32_t i = oob_get_rec(h, p);
+  TB_STAT_INC(h->st, frees);
+  oob_release(h, i, p);
+  oob_validate(h, "free");
+  oob_unlock(h, taken);
+}
 
 static void oob_free(tb_heap_t *h, void *p) {
   if (!p) return;
@@ -167,10 +186,5 @@ static void oob_free(tb_heap_t *h, void *p) {
     return;
   }
 #endif
-  bool taken = oob_lock(h);
-  uint32_t i = oob_get_rec(h, p);
-  TB_STAT_INC(h->st, frees);
-  oob_release(h, i, p);
-  oob_validate(h, "free");
-  oob_unlock(h, taken);
+  oob_free_locked(h, p);
 }

@@ -153,12 +153,13 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
       TB_STAT_INC(h->st, mallocs);
       return oob_enframe(h, i, r->off);
     }
-    if (tb_likely(h->spare || h->free_slot || h->cap - h->nrec >= OOB_REC_SPARE)) {
-      unsigned nb;
-      if ((h->map.w[0] | h->map.w[1]) && (nb = tb_binmap_next(&h->map, b + 1)) < TB_NBINS) {
-        /* Step 2 of the fit rule: the newest block of the first non-empty
-         * bin above, split (its remainder is at least 16 bytes: every block
-         * there is larger than s, sizes are multiples of 16). */
+    unsigned nb;
+    if ((h->map.w[0] | h->map.w[1]) && (nb = tb_binmap_next(&h->map, b + 1)) < TB_NBINS) {
+      /* Step 2 of the fit rule: the newest block of the first non-empty
+       * bin above, split (its remainder is at least 16 bytes: every block
+       * there is larger than s, sizes are multiples of 16). */
+      uint32_t j = oob_rec_take(h);
+      if (tb_likely(j)) {
         i = h->bin[nb];
         oob_rec_t *r = &rec[i];
         uint32_t fd = r->fd;
@@ -168,7 +169,7 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
         else
           tb_binmap_clear(&h->map, nb);
         uint64_t have = oob_size(r), boff = r->off;
-        uint32_t j = oob_rec_new(h), nx = r->next;
+        uint32_t nx = r->next;
         oob_rec_t *t = &rec[j];
         t->off = boff + s;
         t->size = (have - s) | OOB_FREE;
@@ -186,11 +187,11 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
         TB_STAT_INC(h->st, mallocs);
         return oob_enframe(h, i, boff);
       }
+    } else {
       /* Step 3: no bin can serve s; the top, when it is large enough
        * without growing. */
       uint64_t off = h->top_off;
-      if (h->limit - off >= s) {
-        i = oob_rec_new(h);
+      if (h->limit - off >= s && tb_likely(i = oob_rec_take(h))) {
         oob_rec_t *r = &rec[i];
         uint32_t last = h->last;
         r->off = off;
@@ -210,15 +211,22 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
 }
 #endif
 
-static void *oob_malloc(tb_heap_t *h, size_t n) {
-#if TB_CHECK_LEVEL < 3
-  if (tb_likely(oob_unlocked(h))) return oob_malloc_unlocked(h, n);
-#endif
+/* malloc with the lock (when needed) and, at level 3, the validation; out
+ * of line so that the unlocked fast path of oob_malloc is a leaf that
+ * saves no registers (a measurable share of a 10 ns malloc+free pair). */
+static tb_noinline void *oob_malloc_locked(tb_heap_t *h, size_t n) {
   bool taken = oob_lock(h);
   void *p = oob_malloc_core(h, n);
   oob_validate(h, "malloc");
   oob_unlock(h, taken);
   return p;
+}
+
+static void *oob_malloc(tb_heap_t *h, size_t n) {
+#if TB_CHECK_LEVEL < 3
+  if (tb_likely(oob_unlocked(h))) return oob_malloc_unlocked(h, n);
+#endif
+  return oob_malloc_locked(h, n);
 }
 
 static void *oob_calloc(tb_heap_t *h, size_t n, size_t size) {

@@ -165,20 +165,35 @@ static inline bool oob_rec_ready(tb_heap_t *h) {
   return tb_likely(h->cap - h->nrec >= OOB_REC_SPARE) || oob_rec_grow(h);
 }
 
-/* A slot for a new record (never fails after oob_rec_ready). */
-static inline uint32_t oob_rec_new(tb_heap_t *h) {
+/* The most recently recycled slot, or 0 when none is. */
+static tb_always_inline uint32_t oob_rec_reuse(tb_heap_t *h) {
   uint32_t i = h->spare;
   if (i) { /* no load from the record: keeps free+malloc pairs short */
     h->spare = 0;
     return i;
   }
   i = h->free_slot;
-  if (i) {
-    h->free_slot = h->rec[i].fd;
-    return i;
-  }
+  if (i) h->free_slot = h->rec[i].fd;
+  return i;
+}
+
+/* A slot for a new record (never fails after oob_rec_ready). */
+static inline uint32_t oob_rec_new(tb_heap_t *h) {
+  uint32_t i = oob_rec_reuse(h);
+  if (i) return i;
   tb_assert(h->nrec < h->cap);
   return h->nrec++;
+}
+
+/* A slot for a new record for the fast paths, taken in the order of
+ * oob_rec_new, never growing the array: 0 when no slot is recycled and
+ * fewer than OOB_REC_SPARE fresh ones are left (the caller then goes the
+ * general way, whose oob_rec_ready grows it first, as it would have). */
+static tb_always_inline uint32_t oob_rec_take(tb_heap_t *h) {
+  uint32_t i = oob_rec_reuse(h);
+  if (i) return i;
+  if (h->cap - h->nrec >= OOB_REC_SPARE) return h->nrec++;
+  return 0;
 }
 
 static inline void oob_rec_recycle(tb_heap_t *h, uint32_t i) {
@@ -205,9 +220,9 @@ static inline void oob_bin_insert(tb_heap_t *h, uint32_t i) {
   tb_binmap_set(&h->map, b);
 }
 
-static inline void oob_bin_remove(tb_heap_t *h, uint32_t i) {
+/* Remove record i from bin b (its bin, computed by the caller). */
+static inline void oob_bin_unlink(tb_heap_t *h, uint32_t i, unsigned b) {
   oob_rec_t *r = &h->rec[i];
-  unsigned b = tb_bin_index(oob_size(r));
   if (r->bk)
     h->rec[r->bk].fd = r->fd;
   else
@@ -215,6 +230,8 @@ static inline void oob_bin_remove(tb_heap_t *h, uint32_t i) {
   if (r->fd) h->rec[r->fd].bk = r->bk;
   if (!h->bin[b]) tb_binmap_clear(&h->map, b);
 }
+
+static inline void oob_bin_remove(tb_heap_t *h, uint32_t i) { oob_bin_unlink(h, i, tb_bin_index(oob_size(&h->rec[i]))); }
 
 /* Record i, a member of bin `from`, goes to the head of bin `to` (from may
  * equal to): oob_bin_remove + oob_bin_insert with the bin indices the

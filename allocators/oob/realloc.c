@@ -17,6 +17,32 @@ static size_t oob_usable_size(tb_heap_t *h, const void *p) {
   return u;
 }
 
+/* Block i (USED, size have < s) grows into its free successor n, whose
+ * size is enough (have + size(n) >= s). The successor's record is reused
+ * for the remainder, which goes to the head of its bin as a block freed
+ * now would (the same as joining n and splitting the tail off with a new
+ * record, one record fewer to recycle and take); with no remainder n is
+ * recycled. */
+static tb_always_inline void oob_grow_into_next(tb_heap_t *h, uint32_t i, uint32_t n, uint64_t have, size_t s) {
+  oob_rec_t *rec = h->rec, *r = &rec[i], *x = &rec[n];
+  uint64_t xs = oob_size(x), rem = have + xs - s;
+  unsigned xb = tb_bin_index(xs);
+  TB_STAT_INC(h->st, merges);
+  if (rem) { /* a multiple of 16, so >= OOB_MIN_BLOCK: split */
+    x->off = r->off + s;
+    oob_set(x, rem, OOB_FREE);
+    oob_bin_move(h, n, xb, tb_bin_index(rem));
+    TB_STAT_INC(h->st, splits);
+  } else {
+    uint32_t nn = x->next; /* a free block never touches the top */
+    oob_bin_unlink(h, n, xb);
+    r->next = nn;
+    rec[nn].prev = i;
+    oob_rec_recycle(h, n);
+  }
+  oob_set(r, s, OOB_USED);
+}
+
 /* Try to make block i hold block size s without moving it. */
 static bool oob_grow_in_place(tb_heap_t *h, uint32_t i, size_t s) {
   oob_rec_t *r = &h->rec[i];
@@ -40,16 +66,7 @@ static bool oob_grow_in_place(tb_heap_t *h, uint32_t i, size_t s) {
   }
   oob_rec_t *x = &h->rec[n];
   if (oob_status(x) != OOB_FREE || have + oob_size(x) < s) return false;
-  oob_bin_remove(h, n);
-  r->next = x->next;
-  if (x->next)
-    h->rec[x->next].prev = i;
-  else
-    h->last = i;
-  oob_set(r, have + oob_size(x), OOB_USED);
-  oob_rec_recycle(h, n);
-  TB_STAT_INC(h->st, merges);
-  oob_shrink(h, i, s);
+  oob_grow_into_next(h, i, n, have, s);
   return true;
 }
 
@@ -59,10 +76,11 @@ static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
 #if TB_CHECK_LEVEL < 3
   if (tb_likely(p && n - 1 < TB_SMALL_MAX - TB_WORD) && tb_likely(oob_unlocked(h))) {
     /* The fast path of an unlocked call below level 3 for a small block
-     * that stays small: shrink (or keep) in place, or move when the
-     * successor is in use; the same decisions as oob_grow_in_place, taken
-     * sooner. A free successor, the top, and large blocks go the general
-     * way below. */
+     * that stays small: shrink (or keep) in place, grow into the top or a
+     * free successor that is large enough, or move when the successor is
+     * in use; the same decisions as oob_grow_in_place, taken
+     * sooner. A free successor or the top too small, and large blocks,
+     * go the general way below. */
     i = oob_get_rec(h, p);
     oob_rec_t *r = &h->rec[i];
     uint64_t sz = r->size, have = sz & ~OOB_STATUS_MASK;
@@ -75,14 +93,31 @@ static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
         TB_STAT_INC(h->st, realloc_inplace);
         return p;
       }
-      if (nx && oob_status(&h->rec[nx]) != OOB_FREE) {
-        TB_STAT_INC(h->st, reallocs);
-        void *q = oob_malloc_unlocked(h, n);
-        if (q) {
-          memcpy(q, p, have - TB_WORD); /* have - 8 < n: the whole old block */
-          oob_release_unlocked(h, i, p);
+      if (!nx) { /* the top follows: grow into what it holds */
+        if (h->limit - h->top_off >= s - have) {
+          TB_STAT_INC(h->st, reallocs);
+          h->top_off += s - have;
+          r->size = s | OOB_USED;
+          TB_STAT_INC(h->st, realloc_inplace);
+          return p;
         }
-        return q;
+      } else {
+        uint64_t xsz = h->rec[nx].size;
+        if ((xsz & OOB_STATUS_MASK) != OOB_FREE) {
+          TB_STAT_INC(h->st, reallocs);
+          void *q = oob_malloc_unlocked(h, n);
+          if (q) {
+            memcpy(q, p, have - TB_WORD); /* have - 8 < n: the whole old block */
+            oob_release_unlocked(h, i, p);
+          }
+          return q;
+        }
+        if (have + (xsz & ~OOB_STATUS_MASK) >= s) {
+          TB_STAT_INC(h->st, reallocs);
+          oob_grow_into_next(h, i, nx, have, s);
+          TB_STAT_INC(h->st, realloc_inplace);
+          return p;
+        }
       }
     }
     goto general; /* i is known; no lock is needed */

@@ -188,6 +188,33 @@ START_TEST(t_small_bin_lifo) {
 }
 END_TEST
 
+/* The bin functions of tb_policy.h agree with each other: every bin's
+ * smallest size lands in it, the size just below lands in the bin before,
+ * sizes beyond the last bin's start land in the last; tb_same_bin_quick
+ * never claims two sizes of different bins share one. */
+START_TEST(t_bin_index_bounds) {
+  bool ok = true;
+  unsigned bad = 0;
+  for (unsigned i = 1; i < TB_NBINS; i++) {
+    size_t lo = tb_bin_min_size(i);
+    if (tb_bin_index(lo) != i || (i > 1 && tb_bin_index(lo - TB_ALIGN_SIZE) != i - 1)) {
+      ok = false;
+      bad = i;
+    }
+  }
+  ck_assert_msg(ok, "bin %u: tb_bin_index and tb_bin_min_size disagree", bad);
+  size_t last = tb_bin_min_size(TB_NBINS - 1);
+  ck_assert_uint_eq(tb_bin_index(last * 2), TB_NBINS - 1);
+  ck_assert_uint_eq(tb_bin_index((size_t)1 << 60), TB_NBINS - 1);
+  for (size_t x = TB_ALIGN_SIZE; x < ((size_t)1 << 16); x += TB_ALIGN_SIZE)
+    for (size_t y = x; y < x + 4096; y += 7 * TB_ALIGN_SIZE)
+      if (tb_same_bin_quick(x, y) && tb_bin_index(x) != tb_bin_index(y)) ok = false;
+  ck_assert_msg(ok, "tb_same_bin_quick claimed two bins are one");
+  ck_assert(tb_same_bin_quick(1024, 1024 + 240));
+  ck_assert(!tb_same_bin_quick(1024, 1024 + 256));
+}
+END_TEST
+
 START_TEST(t_large_bin_best_fit) {
   /* Three free blocks in large bin [1792, 2048): 2032, 1808, 1920 bytes. */
   const size_t sz[3] = {2032 - 8, 1808 - 8, 1920 - 8};
@@ -602,6 +629,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, t_merge_top_and_prev);
   tcase_add_test(tc, t_split_small);
   tcase_add_test(tc, t_small_bin_lifo);
+  tcase_add_test(tc, t_bin_index_bounds);
   tcase_add_test(tc, t_large_bin_best_fit);
   tcase_add_test(tc, t_aligned_layouts);
   tcase_add_test(tc, t_aligned_large_mapped);
