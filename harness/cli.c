@@ -28,3 +28,19 @@ bool tb_cli_parse_u64(const char *s, unsigned long long *out) {
   *out = v;
   return true;
 }
+
+bool tb_cli_trace_out_opt(int argc, char **argv, int *i, tb_cli_trace_out_t *o) {
+  const char *a = argv[*i];
+  const char **slot = !strcmp(a, "-o") ? &o->out : !strcmp(a, "--format") ? &o->format : !strcmp(a, "--compress") ? &o->compress : NULL;
+  if (!slot || *i + 1 >= argc) return false;
+  *slot = argv[++*i];
+  return true;
+}
+
+int tb_cli_trace_out_form(const char *cmd, const tb_cli_trace_out_t *o, tb_trace_format_t *fmt, tb_compress_t *comp) {
+  tb_trace_form_from_name(o->out, fmt, comp);
+  if (o->format && tb_trace_parse_format(o->format, fmt)) return tb_cli_usage_error(cmd, "unknown format '%s'", o->format);
+  if (o->compress && tb_trace_parse_compress(o->compress, comp))
+    return tb_cli_usage_error(cmd, "unknown compression '%s'", o->compress);
+  return 0;
+}

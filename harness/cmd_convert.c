@@ -21,17 +21,14 @@ static void usage(FILE *f) {
 }
 
 static int convert_main(int argc, char **argv) {
-  const char *in = NULL, *out = NULL, *fmt_s = NULL, *comp_s = NULL;
+  const char *in = NULL;
+  tb_cli_trace_out_t o = {0};
   for (int i = 1; i < argc; i++) {
     if (tb_cli_is_help(argv[i])) {
       usage(stdout);
       return 0;
-    } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-      out = argv[++i];
-    } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-      fmt_s = argv[++i];
-    } else if (!strcmp(argv[i], "--compress") && i + 1 < argc) {
-      comp_s = argv[++i];
+    } else if (tb_cli_trace_out_opt(argc, argv, &i, &o)) {
+      continue;
     } else if (argv[i][0] == '-') {
       return tb_cli_usage_error("convert", "unknown option '%s'", argv[i]);
     } else if (!in) {
@@ -40,20 +37,17 @@ static int convert_main(int argc, char **argv) {
       return tb_cli_usage_error("convert", "more than one input ('%s')", argv[i]);
     }
   }
-  if (!in || !out) return tb_cli_usage_error("convert", "needs an input and -o OUT");
+  if (!in || !o.out) return tb_cli_usage_error("convert", "needs an input and -o OUT");
   tb_trace_format_t fmt;
   tb_compress_t comp;
-  tb_trace_form_from_name(out, &fmt, &comp);
-  if (fmt_s && tb_trace_parse_format(fmt_s, &fmt)) return tb_cli_usage_error("convert", "unknown format '%s'", fmt_s);
-  if (comp_s && tb_trace_parse_compress(comp_s, &comp))
-    return tb_cli_usage_error("convert", "unknown compression '%s'", comp_s);
+  if (tb_cli_trace_out_form("convert", &o, &fmt, &comp)) return 2;
   char err[512];
   tb_trace_t t;
   if (tb_trace_load(in, &t, err, sizeof err)) {
     fprintf(stderr, "testbed convert: %s\n", err);
     return 2;
   }
-  int rc = tb_trace_save(&t, out, fmt, comp, err, sizeof err);
+  int rc = tb_trace_save(&t, o.out, fmt, comp, err, sizeof err);
   tb_trace_free(&t);
   if (rc) {
     fprintf(stderr, "testbed convert: %s\n", err);

@@ -22,19 +22,16 @@ static void usage(FILE *f) {
 }
 
 static int gen_main(int argc, char **argv) {
-  const char *name = NULL, *out = NULL, *fmt_s = NULL, *comp_s = NULL;
+  const char *name = NULL;
+  tb_cli_trace_out_t o = {0};
   tb_gen_params_t p = {0};
   char err[512];
   for (int i = 1; i < argc; i++) {
     if (tb_cli_is_help(argv[i]) || !strcmp(argv[i], "--list")) {
       usage(stdout);
       return 0;
-    } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-      out = argv[++i];
-    } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-      fmt_s = argv[++i];
-    } else if (!strcmp(argv[i], "--compress") && i + 1 < argc) {
-      comp_s = argv[++i];
+    } else if (tb_cli_trace_out_opt(argc, argv, &i, &o)) {
+      continue;
     } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
       char kv[96];
       snprintf(kv, sizeof kv, "seed=%s", argv[++i]);
@@ -47,15 +44,13 @@ static int gen_main(int argc, char **argv) {
       return tb_cli_usage_error("gen", "%s", err);
     }
   }
-  if (!name || !out) return tb_cli_usage_error("gen", "needs a generator NAME and -o FILE");
+  if (!name || !o.out) return tb_cli_usage_error("gen", "needs a generator NAME and -o FILE");
   const tb_generator_t *g = tb_generator_find(name);
   if (!g) return tb_cli_usage_error("gen", "unknown generator '%s'", name);
   tb_trace_format_t fmt;
   tb_compress_t comp;
-  tb_trace_form_from_name(out, &fmt, &comp);
-  if (fmt_s && tb_trace_parse_format(fmt_s, &fmt)) return tb_cli_usage_error("gen", "unknown format '%s'", fmt_s);
-  if (comp_s && tb_trace_parse_compress(comp_s, &comp)) return tb_cli_usage_error("gen", "unknown compression '%s'", comp_s);
-  if (tb_gen_to_file(g, &p, out, fmt, comp, err, sizeof err)) {
+  if (tb_cli_trace_out_form("gen", &o, &fmt, &comp)) return 2;
+  if (tb_gen_to_file(g, &p, o.out, fmt, comp, err, sizeof err)) {
     fprintf(stderr, "testbed gen: %s: %s\n", name, err);
     return 2;
   }

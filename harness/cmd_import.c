@@ -19,7 +19,8 @@ static void usage(FILE *f) {
 }
 
 static int import_main(int argc, char **argv) {
-  const char *from = NULL, *in = NULL, *out = NULL, *fmt_s = NULL, *comp_s = NULL;
+  const char *from = NULL, *in = NULL;
+  tb_cli_trace_out_t o = {0};
   bool quiet = false;
   for (int i = 1; i < argc; i++) {
     if (tb_cli_is_help(argv[i])) {
@@ -27,12 +28,8 @@ static int import_main(int argc, char **argv) {
       return 0;
     } else if (!strcmp(argv[i], "--from") && i + 1 < argc) {
       from = argv[++i];
-    } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-      out = argv[++i];
-    } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-      fmt_s = argv[++i];
-    } else if (!strcmp(argv[i], "--compress") && i + 1 < argc) {
-      comp_s = argv[++i];
+    } else if (tb_cli_trace_out_opt(argc, argv, &i, &o)) {
+      continue;
     } else if (!strcmp(argv[i], "--quiet")) {
       quiet = true;
     } else if (argv[i][0] == '-') {
@@ -43,17 +40,14 @@ static int import_main(int argc, char **argv) {
       return tb_cli_usage_error("import", "more than one input ('%s')", argv[i]);
     }
   }
-  if (!from || !in || !out) return tb_cli_usage_error("import", "needs --from FORMAT, FILE and -o OUT");
+  if (!from || !in || !o.out) return tb_cli_usage_error("import", "needs --from FORMAT, FILE and -o OUT");
   if (strcmp(from, "mtrace")) return tb_cli_usage_error("import", "unknown log format '%s' (known: mtrace)", from);
   tb_trace_format_t fmt;
   tb_compress_t comp;
-  tb_trace_form_from_name(out, &fmt, &comp);
-  if (fmt_s && tb_trace_parse_format(fmt_s, &fmt)) return tb_cli_usage_error("import", "unknown format '%s'", fmt_s);
-  if (comp_s && tb_trace_parse_compress(comp_s, &comp))
-    return tb_cli_usage_error("import", "unknown compression '%s'", comp_s);
+  if (tb_cli_trace_out_form("import", &o, &fmt, &comp)) return 2;
   tb_import_stats_t st;
   char err[512];
-  if (tb_import_mtrace(in, out, fmt, comp, &st, err, sizeof err)) {
+  if (tb_import_mtrace(in, o.out, fmt, comp, &st, err, sizeof err)) {
     fprintf(stderr, "testbed import: %s\n", err);
     return 2;
   }

@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "trace.h"
+
 typedef struct tb_command_s {
   const char *name;
   const char *summary;
@@ -21,5 +23,19 @@ int tb_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 
 /* Parse a whole non-negative decimal number; false if s is not one. */
 bool tb_cli_parse_u64(const char *s, unsigned long long *out);
+
+/* The options of a subcommand that writes a trace: -o OUT, --format
+ * text|binary, --compress none|gzip|zstd. */
+typedef struct tb_cli_trace_out_s {
+  const char *out, *format, *compress;
+} tb_cli_trace_out_t;
+
+/* If argv[*i] is one of those options and its value follows, take both,
+ * leave *i at the value and return true; otherwise false. */
+bool tb_cli_trace_out_opt(int argc, char **argv, int *i, tb_cli_trace_out_t *o);
+
+/* The output form: from OUT's name (tb_trace_form_from_name), then the
+ * options. 0, or 2 after a usage error naming the bad value. */
+int tb_cli_trace_out_form(const char *cmd, const tb_cli_trace_out_t *o, tb_trace_format_t *fmt, tb_compress_t *comp);
 
 #endif
