@@ -41,6 +41,8 @@ export FORCE_SOURCE_DATE=1
     printf '%s\n' '\tbFixturetrue'
   fi
   if [ ! -f "$runset/meta.json" ]; then printf '%s\n' '\tbNoMetatrue'; fi
+  # The commits whose code made the rows (paper/commits.sh).
+  printf '\\newcommand\\tbCommits{%s}\n' "$("$here/commits.sh" "$runset/meta.json")"
 } > "$out/generated/provenance.tex"
 if [ "$out" != "$here" ]; then cp "$here/paper.tex" "$out/paper.tex"; fi
 cd "$out"

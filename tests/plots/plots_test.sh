@@ -1,7 +1,7 @@
 #!/bin/sh
 # plots_test.sh: script tests of summarize, plot and the paper build.
 #   plots_test.sh TEST TESTBED SOURCE_DIR FIXTURE WORKDIR
-# TEST: errors | macros | figures | na | paper. Exit 0 pass, 1 fail,
+# TEST: errors | macros | figures | na | paper | commits | merge. Exit 0 pass, 1 fail,
 # 77 skipped (a tool is missing). Every check can fail: see fail().
 set -u
 t="$1"; tb="$2"; src="$3"; fx="$4"; work="$5"
@@ -143,6 +143,20 @@ paper)
   # every \tbget key the text uses exists for the fixture (no ?? in the paper)
   if grep -q 'no value for' "$work/paper/paper.log"; then fail "paper quotes keys the run set lacks:"; grep 'no value for' "$work/paper/paper.log" | head -5; fi
   [ $fails -eq 0 ] && ok "paper.pdf built from the fixture ($(wc -c < "$p") bytes)"
+  ;;
+commits)
+  # paper/commits.sh counts the commits named by a (merged) meta.json.
+  m="$work/meta.json"
+  c1=0123456789abcdef0123456789abcdef01234567; c2=fedcba9876543210fedcba9876543210fedcba98
+  printf '{"jobs": [\n {"meta": {"commit": "%s", "commit_dirty": false}},\n {"meta": {"commit": "%s", "commit_dirty": true}},\n {"meta": {"commit": "%s", "commit_dirty": false}}]}\n' $c2 $c1 $c2 > "$m"
+  got=$(sh "$src/paper/commits.sh" "$m")
+  [ "$got" = "0123456+dirty (1), fedcba9 (2)" ] || fail "commits of a merged meta: '$got'"
+  printf '{"commit": "%s", "commit_dirty": false}\n' $c1 > "$m"
+  got=$(sh "$src/paper/commits.sh" "$m")
+  [ "$got" = "0123456 (1)" ] || fail "commit of a single meta: '$got'"
+  got=$(sh "$src/paper/commits.sh" "$fx/meta.json")
+  [ "$got" = "unknown" ] || fail "fixture without commits: '$got'"
+  [ $fails -eq 0 ] && ok "commits counted per meta, dirty builds marked, unknown when absent"
   ;;
 merge)
   # Two job folders (split from the fixture) merge into one run set whose
