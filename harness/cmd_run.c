@@ -357,15 +357,20 @@ static int run_main(int argc, char **argv) {
   double best = -1;
   if (!rc && overhead && !inner) {
     const tb_allocator_t *bump = tb_allocator_find("bump", 0);
-    /* Bytes bump hands out for the whole replay (it never reuses): each block
-     * is its size rounded to 16 plus its 8-byte size word and alignment. */
+    /* Bytes bump takes for the whole replay (it never reuses): each block is
+     * at most its size rounded to 16, plus 16 and its alignment, and a
+     * block realloc moves gets twice its size; a fixed space gives bump's
+     * block table its top fifth (allocators/bump/bump.c), hence the extra
+     * quarter. */
     size_t need = 4096;
     for (uint32_t s = 0; s < t.nthreads; s++)
       for (size_t i = 0; i < t.nops[s]; i++) {
         const tb_op_t *op = &t.ops[s][i];
         if (op->code >= TB_OP_MALLOC && op->code <= TB_OP_REALLOC)
-          need += ((op->arg + 15) & ~(size_t)15) + 16 + (op->code == TB_OP_ALIGNED ? (size_t)1 << op->align : 0);
+          need += (((op->arg + 15) & ~(size_t)15) << (op->code == TB_OP_REALLOC)) + 16 +
+                  (op->code == TB_OP_ALIGNED ? (size_t)1 << op->align : 0);
       }
+    need += need / 4;
     need *= copies;
     size_t prefault = need <= ((size_t)1 << 30) ? need : 0; /* else bump's own space, faults included */
     for (unsigned run = 1; bump && run <= (runs < 3 ? 3 : runs) && !rc; run++) {

@@ -70,7 +70,16 @@ static void fail(run_t *R, uint32_t tid, size_t i, const tb_op_t *op, const char
 static volatile uint64_t touch_sink; /* keeps read touches from being optimized away */
 
 /* The loop. mt: publish progress per op and honour syncs; touch: mode.
- * Inlined into one copy per combination so that the branches fold. */
+ * Inlined into one copy per combination so that the branches fold.
+ *
+ * Dispatch is a chain of compare-and-branch, the most frequent ops first
+ * (free, malloc, calloc, realloc), then a switch for the rest. On real
+ * traces which op comes next is hard to predict; these conditional
+ * branches, predicted from the global branch history, cost less per op
+ * than the single indirect jump of a switch over all codes (see "Harness
+ * overhead" in harness/README.md for how that was measured). The loop
+ * makes exactly one allocator call per allocator op, in trace order
+ * (tests/harness/test_replay.c checks it with a spy allocator). */
 static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t tid, bool mt, tb_touch_t touch) {
   const tb_trace_t *t = R->t;
   const tb_allocator_t *a = R->cfg->alloc;
@@ -85,70 +94,63 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
    * bar only); multi-threaded, after every op (syncs wait on it). */
   const size_t chunk = mt ? n : 65536;
   for (size_t base = 0, end; base < n; base = end) {
-  end = n - base < chunk ? n : base + chunk;
-  for (size_t i = base; i < end; i++) {
-    const tb_op_t *op = &ops[i];
-    void *p;
-    switch (op->code) {
-    case TB_OP_MALLOC:
-      p = a->malloc(h, op->arg);
-      goto fresh;
-    case TB_OP_CALLOC:
-      p = a->calloc(h, 1, op->arg);
-      goto fresh;
-    case TB_OP_ALIGNED:
-      p = a->aligned_alloc(h, (size_t)1 << op->align, op->arg);
-    fresh:
-      if (__builtin_expect(!p, 0)) {
-        fail(R, tid, i, op, "allocation failed (out of memory)");
-        return -1;
-      }
-      ptrs[op->id] = p;
-      if (touch == TB_TOUCH_FULL) memset(p, (int)(op->id | 1), op->arg);
-      break;
-    case TB_OP_REALLOC:
-      p = a->realloc(h, ptrs[op->id], op->arg);
-      if (__builtin_expect(!p, 0)) {
-        fail(R, tid, i, op, "realloc failed (out of memory)");
-        return -1;
-      }
-      ptrs[op->id] = p;
-      if (touch == TB_TOUCH_FULL) memset(p, (int)(op->id | 1), op->arg);
-      break;
-    case TB_OP_FREE:
-      a->free(h, ptrs[op->id]);
-      ptrs[op->id] = NULL;
-      break;
-    case TB_OP_READ:
-      if (touch != TB_TOUCH_NONE) {
-        const unsigned char *c = (const unsigned char *)ptrs[op->id] + tb_touch_offset(op);
-        uint32_t len = tb_touch_len(op);
-        for (uint32_t k = 0; k < len; k++) sum += c[k];
-      }
-      break;
-    case TB_OP_WRITE:
-      if (touch != TB_TOUCH_NONE) memset((char *)ptrs[op->id] + tb_touch_offset(op), (int)(i & 0xff), tb_touch_len(op));
-      break;
-    case TB_OP_SYNC:
-      if (mt) {
-        atomic_size_t *other = &R->prog[op->id].done;
-        unsigned spins = 0;
-        while (atomic_load_explicit(other, memory_order_acquire) <= op->arg) {
-          if (atomic_load_explicit(&R->failed, memory_order_relaxed)) return -1;
-          if (++spins < 64)
-            cpu_relax();
-          else
-            sched_yield(); /* the machine may have fewer cores than streams */
+    end = n - base < chunk ? n : base + chunk;
+    for (size_t i = base; i < end; i++) {
+      const tb_op_t *op = &ops[i];
+      const unsigned code = op->code;
+      void *p;
+      if (code == TB_OP_FREE) {
+        a->free(h, ptrs[op->id]);
+        ptrs[op->id] = NULL;
+      } else if (code >= TB_OP_MALLOC && code <= TB_OP_REALLOC) {
+        if (code == TB_OP_MALLOC)
+          p = a->malloc(h, op->arg);
+        else if (code == TB_OP_CALLOC)
+          p = a->calloc(h, 1, op->arg);
+        else if (code == TB_OP_REALLOC)
+          p = a->realloc(h, ptrs[op->id], op->arg);
+        else
+          p = a->aligned_alloc(h, (size_t)1 << op->align, op->arg);
+        if (__builtin_expect(!p, 0)) {
+          fail(R, tid, i, op, code == TB_OP_REALLOC ? "realloc failed (out of memory)" : "allocation failed (out of memory)");
+          return -1;
+        }
+        ptrs[op->id] = p;
+        if (touch == TB_TOUCH_FULL) memset(p, (int)(op->id | 1), op->arg);
+      } else {
+        switch (code) {
+        case TB_OP_READ:
+          if (touch != TB_TOUCH_NONE) {
+            const unsigned char *c = (const unsigned char *)ptrs[op->id] + tb_touch_offset(op);
+            uint32_t len = tb_touch_len(op);
+            for (uint32_t k = 0; k < len; k++) sum += c[k];
+          }
+          break;
+        case TB_OP_WRITE:
+          if (touch != TB_TOUCH_NONE)
+            memset((char *)ptrs[op->id] + tb_touch_offset(op), (int)(i & 0xff), tb_touch_len(op));
+          break;
+        case TB_OP_SYNC:
+          if (mt) {
+            atomic_size_t *other = &R->prog[op->id].done;
+            unsigned spins = 0;
+            while (atomic_load_explicit(other, memory_order_acquire) <= op->arg) {
+              if (atomic_load_explicit(&R->failed, memory_order_relaxed)) return -1;
+              if (++spins < 64)
+                cpu_relax();
+              else
+                sched_yield(); /* the machine may have fewer cores than streams */
+            }
+          }
+          break;
+        default:
+          fail(R, tid, i, op, "corrupt decoded op");
+          return -1;
         }
       }
-      break;
-    default:
-      fail(R, tid, i, op, "corrupt decoded op");
-      return -1;
+      if (mt) atomic_store_explicit(done, i + 1, memory_order_release);
     }
-    if (mt) atomic_store_explicit(done, i + 1, memory_order_release);
-  }
-  if (!mt) atomic_store_explicit(done, end, memory_order_relaxed);
+    if (!mt) atomic_store_explicit(done, end, memory_order_relaxed);
   }
   touch_sink += sum;
   return 0;

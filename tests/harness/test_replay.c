@@ -1,7 +1,9 @@
 /* test_replay.c: the replay engine on every registered allocator at check
  * level 3 (multi-threaded traces with cross-thread frees, single-threaded
  * traces with every touch mode, one-stream traces replicated over threads),
- * the results writer's all-or-nothing files, and `testbed run` on each kind
+ * the loop's dispatch (a spy allocator logs that every op makes exactly its
+ * own call, in order, with the right arguments; corrupt op codes stop the
+ * run), the results writer's all-or-nothing files, and `testbed run` on each kind
  * of bad input: exit status 2, "FILE:LINE" in the message, no output. */
 #include <check.h>
 #include <stdio.h>
@@ -130,6 +132,189 @@ START_TEST(one_stream_replicated_over_threads) {
   ck_assert(tb_replay_run(&m, &cfg, &r, err, sizeof err) != 0);
   tb_trace_free(&m);
   tb_trace_free(&t);
+}
+END_TEST
+
+/* ---- the dispatch: every op makes exactly its own allocator call -------- */
+
+/* A spy allocator over glibc that logs each call. */
+struct tb_heap_s {
+  int unused;
+};
+typedef struct {
+  int code; /* the tb_opcode_t the call stands for */
+  size_t size, align;
+  uintptr_t in, out; /* pointer passed (realloc, free) and returned */
+} spy_call_t;
+enum { SPY_MAX = 8192 };
+static spy_call_t spy_log[SPY_MAX];
+static size_t spy_n;
+static struct tb_heap_s spy_heap;
+
+static void spy_rec(int code, size_t size, size_t align, uintptr_t in, void *out) {
+  if (spy_n < SPY_MAX) spy_log[spy_n] = (spy_call_t){code, size, align, in, (uintptr_t)out};
+  spy_n++;
+}
+static tb_heap_t *spy_create(const tb_heap_opts_t *o) {
+  (void)o;
+  spy_n = 0;
+  return &spy_heap;
+}
+static void spy_destroy(tb_heap_t *h) { (void)h; }
+static void *spy_malloc(tb_heap_t *h, size_t n) {
+  (void)h;
+  void *p = malloc(n ? n : 1);
+  spy_rec(TB_OP_MALLOC, n, 0, 0, p);
+  return p;
+}
+static void *spy_calloc(tb_heap_t *h, size_t k, size_t n) {
+  (void)h;
+  void *p = calloc(k ? k : 1, n ? n : 1);
+  spy_rec(TB_OP_CALLOC, k * n, 0, 0, p);
+  return p;
+}
+static void *spy_realloc(tb_heap_t *h, void *q, size_t n) {
+  (void)h;
+  size_t k = spy_n; /* logged before the call: q is dead after it */
+  spy_rec(TB_OP_REALLOC, n, 0, (uintptr_t)q, NULL);
+  void *p = realloc(q, n ? n : 1);
+  if (k < SPY_MAX) spy_log[k].out = (uintptr_t)p;
+  return p;
+}
+static void *spy_aligned(tb_heap_t *h, size_t a, size_t n) {
+  (void)h;
+  void *p = NULL;
+  if (posix_memalign(&p, a < sizeof(void *) ? sizeof(void *) : a, n ? n : 1)) p = NULL;
+  spy_rec(TB_OP_ALIGNED, n, a, 0, p);
+  return p;
+}
+static void spy_free(tb_heap_t *h, void *q) {
+  (void)h;
+  spy_rec(TB_OP_FREE, 0, 0, (uintptr_t)q, NULL);
+  free(q);
+}
+static size_t spy_usable(tb_heap_t *h, const void *p) {
+  (void)h;
+  (void)p;
+  return 0;
+}
+static void spy_stats(tb_heap_t *h, tb_stats_t *st) {
+  (void)h;
+  tb_stats_clear(st);
+}
+static const tb_allocator_t spy = {.name = "spy", .description = "logs calls", .check_level = -1,
+                                   .create = spy_create, .destroy = spy_destroy, .malloc = spy_malloc,
+                                   .free = spy_free, .calloc = spy_calloc, .realloc = spy_realloc,
+                                   .aligned_alloc = spy_aligned, .usable_size = spy_usable, .stats = spy_stats};
+
+/* A random one-stream trace using every op kind, built in memory. */
+static void random_trace(tb_trace_t *t, tb_op_t *ops, size_t nops, uint32_t nobjects, uint64_t seed) {
+  uint64_t x = seed;
+  uint64_t *size = calloc(nobjects, sizeof *size);
+  bool *live = calloc(nobjects, sizeof *live);
+  memset(t, 0, sizeof *t);
+  for (size_t i = 0; i < nops; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    uint32_t id = (uint32_t)((x >> 33) % nobjects);
+    unsigned k = (unsigned)((x >> 20) % 8);
+    tb_op_t op = {.id = id};
+    if (!live[id]) {
+      op.code = k < 4 ? TB_OP_MALLOC : k < 6 ? TB_OP_CALLOC : TB_OP_ALIGNED;
+      op.arg = (x >> 40) % 600;
+      if (op.code == TB_OP_ALIGNED) op.align = (uint8_t)(4 + (x >> 12) % 4);
+      live[id] = true;
+      size[id] = op.arg;
+    } else if (k < 3) {
+      op.code = TB_OP_FREE;
+      live[id] = false;
+    } else if (k < 5) {
+      op.code = TB_OP_REALLOC;
+      op.arg = 1 + (x >> 40) % 900;
+      size[id] = op.arg;
+    } else if (size[id] > 0) {
+      op.code = k < 7 ? TB_OP_READ : TB_OP_WRITE;
+      uint32_t off = (uint32_t)((x >> 8) % size[id]);
+      op.arg = off | (uint64_t)(size[id] - off) << 32;
+    } else {
+      op.code = TB_OP_FREE;
+      live[id] = false;
+    }
+    ops[i] = op;
+    t->total_ops++;
+  }
+  free(size);
+  free(live);
+  static tb_op_t *streams[1];
+  static size_t lens[1];
+  streams[0] = ops;
+  lens[0] = nops;
+  t->nthreads = 1;
+  t->nobjects = nobjects;
+  t->ops = streams;
+  t->nops = lens;
+}
+
+START_TEST(dispatch_makes_each_call_in_order) {
+  enum { N = 6000, OBJ = 64 };
+  static tb_op_t ops[N];
+  tb_trace_t t;
+  random_trace(&t, ops, N, OBJ, 12345);
+  size_t allocator_ops = 0, kinds[9] = {0};
+  for (size_t i = 0; i < N; i++) {
+    kinds[ops[i].code]++;
+    allocator_ops += ops[i].code <= TB_OP_FREE;
+  }
+  for (int c = TB_OP_MALLOC; c <= TB_OP_WRITE; c++) ck_assert_msg(kinds[c] > 0, "the trace lacks op %d", c);
+  for (int touch = TB_TOUCH_NONE; touch <= TB_TOUCH_FULL; touch++) {
+    char err[512] = "";
+    tb_replay_cfg_t cfg = {.alloc = &spy, .touch = (tb_touch_t)touch};
+    tb_replay_result_t r;
+    ck_assert_msg(tb_replay_run(&t, &cfg, &r, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(r.ops, touch == TB_TOUCH_NONE ? allocator_ops : N);
+    /* The log holds the window's calls, then the frees of leftovers. */
+    ck_assert_uint_ge(spy_n, allocator_ops);
+    ck_assert_uint_le(spy_n, allocator_ops + OBJ);
+    uintptr_t where[OBJ] = {0};
+    size_t c = 0, bad = SIZE_MAX;
+    for (size_t i = 0; i < N && bad == SIZE_MAX; i++) {
+      const tb_op_t *op = &ops[i];
+      if (op->code > TB_OP_FREE) continue;
+      const spy_call_t *s = &spy_log[c++];
+      bool ok = s->code == op->code;
+      if (op->code == TB_OP_FREE) {
+        ok &= s->in == where[op->id];
+        where[op->id] = 0;
+      } else {
+        ok &= s->size == op->arg && s->out != 0;
+        if (op->code == TB_OP_REALLOC) ok &= s->in == where[op->id];
+        if (op->code == TB_OP_ALIGNED) ok &= s->align == (size_t)1 << op->align;
+        where[op->id] = s->out;
+      }
+      if (!ok) bad = i;
+    }
+    ck_assert_msg(bad == SIZE_MAX, "touch %d: op %zu (code %d) did not make its own call", touch, bad, ops[bad].code);
+    bool rest_are_leftover_frees = true;
+    for (size_t k = c; k < spy_n; k++) rest_are_leftover_frees &= spy_log[k].code == TB_OP_FREE && spy_log[k].in;
+    ck_assert(rest_are_leftover_frees);
+  }
+}
+END_TEST
+
+START_TEST(dispatch_rejects_corrupt_ops) {
+  static const uint8_t corrupt[] = {0, 9, 15, 200};
+  tb_op_t ops[4] = {{.code = TB_OP_MALLOC, .id = 0, .arg = 10},
+                    {.code = TB_OP_FREE, .id = 0},
+                    {.code = TB_OP_MALLOC, .id = 0, .arg = 20},
+                    {.code = corrupt[_i], .id = 0}};
+  tb_op_t *streams[1] = {ops};
+  size_t lens[1] = {4};
+  tb_trace_t t = {.nthreads = 1, .nobjects = 1, .ops = streams, .nops = lens, .total_ops = 4};
+  char err[512] = "";
+  tb_replay_cfg_t cfg = {.alloc = &spy};
+  tb_replay_result_t r;
+  ck_assert_int_ne(tb_replay_run(&t, &cfg, &r, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "op 3") && strstr(err, "corrupt decoded op"), "%s", err);
+  ck_assert_uint_eq(spy_n, 4); /* malloc, free, malloc, then the leftover's free */
 }
 END_TEST
 
@@ -277,6 +462,8 @@ int main(int argc, char **argv) {
   tcase_add_loop_test(tc, multithreaded_cross_thread_frees_level3, 0, (int)(sizeof mt_specs / sizeof mt_specs[0]));
   tcase_add_loop_test(tc, single_threaded_all_touch_modes_level3, 0, (int)(sizeof st_specs / sizeof st_specs[0]));
   tcase_add_test(tc, one_stream_replicated_over_threads);
+  tcase_add_test(tc, dispatch_makes_each_call_in_order);
+  tcase_add_loop_test(tc, dispatch_rejects_corrupt_ops, 0, 4);
   tcase_add_test(tc, results_all_or_nothing);
   tcase_add_loop_test(tc, run_bad_inputs, 0, (int)(sizeof bad_runs / sizeof bad_runs[0]));
   tcase_add_test(tc, run_end_to_end);
