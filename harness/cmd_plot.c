@@ -65,7 +65,7 @@ typedef struct {
 } figspec_t;
 
 /* Display order: the two designs, the baselines, other system allocators. */
-static const char *const alloc_order[] = {"inline", "oob", "glibc", "bump", "jemalloc", "mimalloc", "tcmalloc", NULL};
+static const char *const alloc_order[] = {"inline", "oob", "oob-array", "glibc", "bump", "jemalloc", "mimalloc", "tcmalloc", NULL};
 /* Profiles: the host, x86 cores, then ARM cores; unknown names after. */
 static const char *const profile_order[] = {"host",        "zen3",       "zen4",      "skylake",    "icelake",
                                             "x86",         "neoverse-n1", "neoverse-v1", "cortex-a72", "cortex-a76",
