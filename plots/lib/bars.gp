@@ -15,9 +15,17 @@ if (NPTS == 0) {
   unset label 98
   set yrange [0:*]
 } else {
+  # Values spanning more than a factor 20 (bump's footprint beside the
+  # designs', a uniform mix beside a LIFO one) get a log scale, so the
+  # small bars stay readable; only when every value is positive (a zero
+  # has no place on a log axis, and is never dropped).
+  stats DATA using (sel(ARG1, ARG2) ? column(C_MED) : NaN) nooutput prefix 'V'
+  LOGY = V_min > 0 && V_max / V_min > 20
+  if (LOGY) { set logscale y; set ylabel ARG1 . ' (log scale)' noenhanced }
   plot for [i=1:NAL] DATA using (sel(ARG1, ARG2) && strcol(C_ALLOC) eq word(ALLOCS, i) ? \
          barx(strcol(C_WORK), strcol(C_ALLOC)) : NaN):(sel(ARG1, ARG2) ? column(C_MED) : NaN):(BW * 0.9) \
          with boxes lc rgb acolor(word(ALLOCS, i)) title word(ALLOCS, i), \
        DATA using (sel(ARG1, ARG2) ? barx(strcol(C_WORK), strcol(C_ALLOC)) : NaN):(sel(ARG1, ARG2) ? column(C_MED) : NaN):(sel(ARG1, ARG2) ? column(C_LO) : NaN):(sel(ARG1, ARG2) ? column(C_HI) : NaN) \
          with yerrorbars lc rgb 'black' pt 7 ps 0.2 notitle
+  if (LOGY) { unset logscale y }
 }
