@@ -569,9 +569,5 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: no allocator '%s' at check level %s\n", argv[0], argv[1], argv[2]);
     return 2;
   }
-  SRunner *sr = srunner_create(conformance_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return tb_test_run(conformance_suite(), NULL);
 }

@@ -1,8 +1,10 @@
 /* tb_testutil.h: helpers for the Check suites: fill patterns, a seeded
- * generator, and a shadow model of live blocks that catches overlap. */
+ * generator, a shadow model of live blocks that catches overlap, scratch
+ * directories and the run of a suite. */
 #ifndef TB_TESTUTIL_H
 #define TB_TESTUTIL_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +58,30 @@ static inline size_t tb_rand_size(tb_rng_t *r) {
   if (k < 950) return (size_t)(tb_rand(r) % 4096);
   if (k < 995) return (size_t)(tb_rand(r) % 65536);
   return (size_t)(tb_rand(r) % (600 << 10));
+}
+
+/* A fresh scratch directory $TMPDIR/tb-NAME-XXXXXX (TMPDIR defaults to
+ * /tmp) in buf; false when it cannot be made. */
+static inline bool tb_test_tmpdir(char *buf, size_t len, const char *name) {
+  const char *t = getenv("TMPDIR");
+  int n = snprintf(buf, len, "%s/tb-%s-XXXXXX", t && *t ? t : "/tmp", name);
+  return n > 0 && (size_t)n < len && mkdtemp(buf) != NULL;
+}
+
+/* Run suite s and, when dir is given, remove that scratch directory; the
+ * test program's exit status (0 when every test passed and the directory
+ * went away). */
+static inline int tb_test_run(Suite *s, const char *dir) {
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  if (dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd)) failed++;
+  }
+  return failed ? 1 : 0;
 }
 
 static inline long tb_env_long(const char *name, long dflt) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "space.h"
+#include "tb_testutil.h"
 
 START_TEST(t_page_size_from_system) {
   long p = sysconf(_SC_PAGESIZE);
@@ -117,9 +118,5 @@ int main(void) {
   tcase_add_test(tc, t_fixed_space);
   tcase_add_test(tc, t_bad_config);
   suite_add_tcase(su, tc);
-  SRunner *sr = srunner_create(su);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return tb_test_run(su, NULL);
 }

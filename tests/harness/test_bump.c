@@ -236,9 +236,5 @@ int main(void) {
   tcase_add_test(tc, fixed_space_fills_with_smallest_blocks);
   tcase_add_test(tc, locked_heap_shared_by_threads);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return tb_test_run(s, NULL);
 }

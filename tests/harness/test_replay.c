@@ -18,6 +18,7 @@
 #include "results.h"
 #include "tb_alloc.h"
 #include "trace.h"
+#include "tb_testutil.h"
 
 static char dir[256];
 static const char *testbed = "testbed";
@@ -454,8 +455,7 @@ int main(int argc, char **argv) {
   if (argc > 1) testbed = argv[1];
   emulator = argv + 2;
   nemulator = argc > 2 ? argc - 2 : 0;
-  snprintf(dir, sizeof dir, "%s/tb-replay-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if (!mkdtemp(dir)) return 1;
+  if (!tb_test_tmpdir(dir, sizeof dir, "replay")) return 1;
   Suite *s = suite_create("replay");
   TCase *tc = tcase_create("replay");
   tcase_set_timeout(tc, 300);
@@ -468,12 +468,5 @@ int main(int argc, char **argv) {
   tcase_add_loop_test(tc, run_bad_inputs, 0, (int)(sizeof bad_runs / sizeof bad_runs[0]));
   tcase_add_test(tc, run_end_to_end);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd)) failed++;
-  return failed ? 1 : 0;
+  return tb_test_run(s, dir);
 }

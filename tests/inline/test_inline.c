@@ -645,9 +645,5 @@ static Suite *inline_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(inline_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return tb_test_run(inline_suite(), NULL);
 }

@@ -17,6 +17,7 @@
 #include "profiles.h"
 #include "tb_papi.h"
 #include "topology.h"
+#include "tb_testutil.h"
 
 /* ---- collecting emitted metrics ---------------------------------------- */
 
@@ -501,9 +502,5 @@ int main(void) {
     fprintf(stderr, "test_measure: simulated tests skipped: %s\n", why);
   }
 #endif
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return tb_test_run(s, NULL);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "summary.h"
+#include "tb_testutil.h"
 
 START_TEST(ci_ten_values) {
   double v[10];
@@ -131,9 +132,5 @@ int main(void) {
   tcase_add_test(tc, load_na_and_derived);
   tcase_add_test(tc, load_reports_line);
   suite_add_tcase(su, tc);
-  SRunner *sr = srunner_create(su);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return tb_test_run(su, NULL);
 }

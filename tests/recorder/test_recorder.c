@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "trace.h"
+#include "tb_testutil.h"
 
 static char dir[256];
 
@@ -323,9 +324,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return tb_test_run(suite(), NULL);
 }

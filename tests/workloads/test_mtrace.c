@@ -11,6 +11,7 @@
 
 #include "import.h"
 #include "trace.h"
+#include "tb_testutil.h"
 
 static char dir[256];
 static const char *cc = "cc";
@@ -156,8 +157,7 @@ int main(int argc, char **argv) {
     size_t l = strlen(emu);
     snprintf(emu + l, sizeof emu - l, "%s%s", i > 2 ? " " : "", argv[i]);
   }
-  snprintf(dir, sizeof dir, "%s/tb-mtrace-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if (!mkdtemp(dir)) return 1;
+  if (!tb_test_tmpdir(dir, sizeof dir, "mtrace")) return 1;
   Suite *s = suite_create("mtrace");
   TCase *tc = tcase_create("import");
   tcase_set_timeout(tc, 60);
@@ -165,12 +165,5 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, repairs);
   tcase_add_loop_test(tc, bad_logs, 0, (int)(sizeof bad / sizeof bad[0]));
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd)) failed++;
-  return failed ? 1 : 0;
+  return tb_test_run(s, dir);
 }

@@ -11,6 +11,7 @@
 
 #include "gen.h"
 #include "trace.h"
+#include "tb_testutil.h"
 
 static char dir[256];
 
@@ -349,8 +350,7 @@ START_TEST(generator_bad_params) {
 END_TEST
 
 int main(void) {
-  snprintf(dir, sizeof dir, "%s/tb-trace-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if (!mkdtemp(dir)) return 1;
+  if (!tb_test_tmpdir(dir, sizeof dir, "trace")) return 1;
   Suite *s = suite_create("trace");
   TCase *tc = tcase_create("formats");
   tcase_set_timeout(tc, 60);
@@ -362,12 +362,5 @@ int main(void) {
   tcase_add_loop_test(tc, generators_deterministic, 0, (int)(sizeof gen_small / sizeof gen_small[0]));
   tcase_add_test(tc, generator_bad_params);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd)) failed++;
-  return failed ? 1 : 0;
+  return tb_test_run(s, dir);
 }
