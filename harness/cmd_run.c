@@ -47,8 +47,10 @@ static void usage(FILE *f) {
           "ops, seconds, ns_per_op, peak_live_bytes (the trace's ideal), peak_heap_bytes\n"
           "(allocator's peak committed), fragmentation (peak_heap/peak_live),\n"
           "max_rss_bytes (peak RSS in the window, decoded trace included), page_faults\n"
-          "(in the window), metadata_bytes (at the end of the window). NA when the\n"
-          "allocator or the system cannot tell.\n",
+          "(in the window), metadata_bytes (at the end of the window),\n"
+          "metadata_bytes_at_peak (when the live bytes first peak: a second, unmeasured\n"
+          "replay of a single-stream trace stopped there; NA for several streams). NA\n"
+          "when the allocator or the system cannot tell.\n",
           tb_default_check_level());
 }
 
@@ -336,6 +338,21 @@ static int run_main(int argc, char **argv) {
       }
       if (!rc && !inner) {
         emit_replay(&e, &t, &r, copies);
+        /* The metadata when the live bytes peak (the end of the window may
+         * have freed everything): the trace replayed again, unmeasured, up
+         * to the op that first reaches peak_live_bytes. */
+        double meta_peak = -1;
+        if (t.nthreads == 1 && copies <= 1 && t.peak_live_op > 0) {
+          tb_replay_cfg_t pc = {.alloc = allocs[ai], .touch = touch, .stop_after = t.peak_live_op};
+          tb_replay_result_t pr;
+          if (tb_replay_run(&t, &pc, &pr, err, sizeof err)) {
+            fprintf(stderr, "testbed run: %s: run %u, replay to the peak: %s\n", workload, run, err);
+            rc = 1;
+          } else {
+            meta_peak = stat_or_nan(pr.stats.metadata_bytes);
+          }
+        }
+        emit_row(&e, "metadata_bytes_at_peak", meta_peak, meta_peak < 0, "B");
         for (size_t k = 0; k < nb; k++) {
           emit_ctx_t be = e;
           be.backend = cfg.backend[k]->name;

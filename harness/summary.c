@@ -257,7 +257,10 @@ static int parse(FILE *fp, const char *path, tb_summary_t *s, store_t *st, char 
 
 /* Derived metrics, computed per run before grouping (rows sorted by key,
  * so one (experiment..threads) block holds all metrics of a measurement):
- *   metadata_per_live_byte = metadata_bytes / peak_live_bytes  (unit 1),
+ *   metadata_per_live_byte = metadata_bytes_at_peak / peak_live_bytes
+ *   (unit 1): the metadata when the live bytes peak, per live byte then.
+ * Run sets made before metadata_bytes_at_peak existed have only
+ * metadata_bytes (at the end of the window); their measurements use it.
  * NA when either is NA or peak_live_bytes is 0. Not added when the run set
  * already carries the metric. */
 static int add_derived(tb_summary_t *s, store_t *st) {
@@ -285,9 +288,15 @@ static int add_derived(tb_summary_t *s, store_t *st) {
       d.f[C_UNIT] = "1";
       d.f[C_VALUE] = "derived";
       d.value = NAN;
+      double meta = rows[a].value;
+      for (size_t b = i; b < j; b++)
+        if (!strcmp(rows[b].f[C_METRIC], "metadata_bytes_at_peak") && !strcmp(rows[b].f[C_RUN], rows[a].f[C_RUN])) {
+          meta = rows[b].value;
+          break;
+        }
       for (size_t b = i; b < j; b++) {
         if (strcmp(rows[b].f[C_METRIC], "peak_live_bytes") || strcmp(rows[b].f[C_RUN], rows[a].f[C_RUN])) continue;
-        if (!isnan(rows[a].value) && !isnan(rows[b].value) && rows[b].value > 0) d.value = rows[a].value / rows[b].value;
+        if (!isnan(meta) && !isnan(rows[b].value) && rows[b].value > 0) d.value = meta / rows[b].value;
         break;
       }
       rows[s->nrows++] = d;

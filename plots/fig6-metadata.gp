@@ -1,9 +1,10 @@
 # fig6-metadata: allocator metadata bytes per byte of peak live data
 # (metadata_per_live_byte, derived by `testbed summarize` from
-# metadata_bytes / peak_live_bytes per run of backend replay) and the
-# metadata bytes.
+# metadata_bytes_at_peak / peak_live_bytes per run of backend replay) and
+# the metadata bytes when the live bytes peak (older run sets: at the end
+# of the window).
 # figure: fig6-metadata
-# metrics: metadata_per_live_byte metadata_bytes
+# metrics: metadata_per_live_byte metadata_bytes_at_peak|metadata_bytes
 # backends: replay
 NMET = words(METRICS)
 PDF_W = 3.4 * NMET + 0.4; PDF_H = 2.8

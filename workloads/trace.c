@@ -586,7 +586,8 @@ static int add_op(loader_t *L, uint32_t th, tb_op_t op) {
   default:
     return lerr(L, "unknown operation code %u", op.code);
   }
-  if (L->live_bytes > t->peak_live_bytes) t->peak_live_bytes = L->live_bytes;
+  bool peak = L->live_bytes > t->peak_live_bytes;
+  if (peak) t->peak_live_bytes = L->live_bytes;
   if (o->used && o->last_thread != th) {
     uint32_t u = o->last_thread;
     if (!L->synced[th]) {
@@ -601,6 +602,10 @@ static int add_op(loader_t *L, uint32_t th, tb_op_t op) {
     }
   }
   if (push(L, th, &op)) return -1;
+  if (peak) {
+    t->peak_live_thread = th;
+    t->peak_live_op = t->nops[th];
+  }
   if (t->nruns == 0 || t->run_thread[t->nruns - 1] != th) {
     if (t->nruns == L->runcap) {
       size_t c = L->runcap ? L->runcap * 2 : 64;

@@ -65,6 +65,12 @@ typedef struct tb_trace_s {
   uint64_t peak_live_bytes; /* most requested bytes live at once, in file order:
                                the ideal heap the allocators are compared to */
   uint64_t nsyncs;          /* TB_OP_SYNC ops inserted */
+  /* Where the live bytes first reach peak_live_bytes (file order): the
+   * first peak_live_op ops of stream peak_live_thread (syncs included)
+   * end with that op. A single-stream trace replayed that far has its
+   * peak live; 0 when nothing was allocated. */
+  uint32_t peak_live_thread;
+  size_t peak_live_op;
   /* The file's global order, run-length coded (8 B per change of thread),
    * so that tb_trace_save() writes the ops back in exactly that order. */
   uint32_t *run_thread;     /* run i: run_count[i] ops (syncs excluded) */

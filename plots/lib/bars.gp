@@ -21,11 +21,13 @@ if (NPTS == 0) {
   # has no place on a log axis, and is never dropped).
   stats DATA using (sel(ARG1, ARG2) ? column(C_MED) : NaN) nooutput prefix 'V'
   LOGY = V_min > 0 && V_max / V_min > 20
-  if (LOGY) { set logscale y; set ylabel ARG1 . ' (log scale)' noenhanced }
+  # (a log axis autoscales both ends: the linear [0:*] would hide the
+  # smallest bars below its first decade)
+  if (LOGY) { set logscale y; set yrange [*:*]; set ylabel ARG1 . ' (log scale)' noenhanced }
   plot for [i=1:NAL] DATA using (sel(ARG1, ARG2) && strcol(C_ALLOC) eq word(ALLOCS, i) ? \
          barx(strcol(C_WORK), strcol(C_ALLOC)) : NaN):(sel(ARG1, ARG2) ? column(C_MED) : NaN):(BW * 0.9) \
          with boxes lc rgb acolor(word(ALLOCS, i)) title word(ALLOCS, i), \
        DATA using (sel(ARG1, ARG2) ? barx(strcol(C_WORK), strcol(C_ALLOC)) : NaN):(sel(ARG1, ARG2) ? column(C_MED) : NaN):(sel(ARG1, ARG2) ? column(C_LO) : NaN):(sel(ARG1, ARG2) ? column(C_HI) : NaN) \
          with yerrorbars lc rgb 'black' pt 7 ps 0.2 notitle
-  if (LOGY) { unset logscale y }
+  if (LOGY) { unset logscale y; set yrange [0:*] }
 }

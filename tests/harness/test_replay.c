@@ -416,29 +416,80 @@ START_TEST(run_bad_inputs) {
 }
 END_TEST
 
-START_TEST(run_end_to_end) {
-  const char *out = tmp("good-out");
-  const char *args[] = {"run", "--allocator", "glibc,bump", "--workload", "gen:larson:threads=2:slots=20:ops=50:rounds=2",
-                        "--runs", "2", "--out", out, "--check-level", "3", "--experiment", "e2e", "--backend", "none", "--pin", NULL};
+/* testbed run with args, which must succeed; its OUT/results.csv. */
+static char *run_results(const char *const *args, const char *out) {
   char *err;
   ck_assert_int_eq(run_testbed(args, &err), 0);
   char path[600];
   snprintf(path, sizeof path, "%s/results.csv", out);
   char *csv = get_file(path);
   ck_assert_ptr_nonnull(csv);
+  return csv;
+}
+
+/* The peak of live bytes: where the loader finds it, a replay stopped
+ * there (the allocator holds every block live at the peak), and the
+ * metadata_bytes_at_peak row testbed run writes from such a replay. */
+START_TEST(stop_at_the_peak) {
+  const char *path = tmp("peak.txt");
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fprintf(f, "testbed-trace 1\n");
+  for (int i = 0; i < 200; i++) fprintf(f, "0 malloc %d 40\n", i);
+  for (int i = 0; i < 200; i++) fprintf(f, "0 free %d\n", i);
+  fprintf(f, "0 malloc 0 8\n0 free 0\n");
+  ck_assert_int_eq(fclose(f), 0);
+  tb_trace_t t;
+  char err[512];
+  ck_assert_msg(tb_trace_load(path, &t, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(t.peak_live_bytes, 200 * 40);
+  ck_assert_uint_eq(t.peak_live_thread, 0);
+  ck_assert_uint_eq(t.peak_live_op, 200);
+  const tb_allocator_t *a = tb_allocator_find("inline", 0);
+  ck_assert_ptr_nonnull(a);
+  tb_replay_cfg_t cfg = {.alloc = a, .touch = TB_TOUCH_NONE, .stop_after = t.peak_live_op};
+  tb_replay_result_t peak, end;
+  ck_assert_msg(tb_replay_run(&t, &cfg, &peak, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(peak.ops, 200);
+  ck_assert_uint_eq(peak.stats.live_blocks, 200);
+  cfg.stop_after = 0;
+  ck_assert_msg(tb_replay_run(&t, &cfg, &end, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(end.ops, 402);
+  ck_assert_uint_eq(end.stats.live_blocks, 0);
+  ck_assert_uint_ge(peak.stats.metadata_bytes, 200 * 8); /* a header per live block */
+  ck_assert_uint_lt(end.stats.metadata_bytes, peak.stats.metadata_bytes);
+  tb_trace_free(&t);
+
+  const char *out = tmp("peak-out");
+  const char *args[] = {"run", "--allocator", "inline", "--workload", path, "--runs", "1", "--out", out, "--backend", "none", NULL};
+  char *csv = run_results(args, out);
+  const char *row = strstr(csv, ",metadata_bytes_at_peak,");
+  ck_assert_ptr_nonnull(row);
+  ck_assert_uint_ge(strtoull(row + strlen(",metadata_bytes_at_peak,"), NULL, 10), 200 * 8);
+}
+END_TEST
+
+START_TEST(run_end_to_end) {
+  const char *out = tmp("good-out");
+  const char *args[] = {"run", "--allocator", "glibc,bump", "--workload", "gen:larson:threads=2:slots=20:ops=50:rounds=2",
+                        "--runs", "2", "--out", out, "--check-level", "3", "--experiment", "e2e", "--backend", "none", "--pin", NULL};
+  char *csv = run_results(args, out);
   ck_assert(strncmp(csv, "# command: ", 11) == 0);
   ck_assert_ptr_nonnull(strstr(csv, "\n" TB_RESULTS_HEADER "\n"));
-  /* 2 allocators x 2 runs x 9 metrics rows, each at level 3, 2 threads. */
+  /* 2 allocators x 2 runs x 10 metrics rows, each at level 3, 2 threads. */
   int rows = 0;
   bool all_l3 = true;
   for (char *l = strchr(csv, '\n') + 1; (l = strchr(l, '\n')) && l[1]; l++) {
     rows++;
     all_l3 = all_l3 && !strncmp(l + 1, "e2e:l3,", 7);
   }
-  ck_assert_int_eq(rows, 2 * 2 * 9);
+  ck_assert_int_eq(rows, 2 * 2 * 10);
   ck_assert(all_l3);
   ck_assert_ptr_nonnull(strstr(csv, "e2e:l3,glibc,larson:threads=2:slots=20:ops=50:rounds=2,replay,host,2,2,peak_heap_bytes,NA,B"));
   ck_assert_ptr_nonnull(strstr(csv, ",bump,"));
+  /* two streams: no single point of the peak to stop at */
+  ck_assert_ptr_nonnull(strstr(csv, "e2e:l3,bump,larson:threads=2:slots=20:ops=50:rounds=2,replay,host,2,1,metadata_bytes_at_peak,NA,B"));
+  char path[600];
   snprintf(path, sizeof path, "%s/meta.json", out);
   char *meta = get_file(path);
   ck_assert_ptr_nonnull(meta);
@@ -466,6 +517,7 @@ int main(int argc, char **argv) {
   tcase_add_loop_test(tc, dispatch_rejects_corrupt_ops, 0, 4);
   tcase_add_test(tc, results_all_or_nothing);
   tcase_add_loop_test(tc, run_bad_inputs, 0, (int)(sizeof bad_runs / sizeof bad_runs[0]));
+  tcase_add_test(tc, stop_at_the_peak);
   tcase_add_test(tc, run_end_to_end);
   suite_add_tcase(s, tc);
   return tb_test_run(s, dir);

@@ -108,6 +108,31 @@ START_TEST(load_na_and_derived) {
 }
 END_TEST
 
+/* metadata_per_live_byte takes the metadata at the peak when the run has
+ * it (the end of the window may have freed everything), per run. */
+START_TEST(derived_uses_metadata_at_peak) {
+  write_set("# command: test\n"
+            "experiment,allocator,workload,backend,profile,threads,run,metric,value,unit\n"
+            "e,oob,w,replay,host,1,1,metadata_bytes,10,B\n"
+            "e,oob,w,replay,host,1,1,metadata_bytes_at_peak,300,B\n"
+            "e,oob,w,replay,host,1,1,peak_live_bytes,600,B\n"
+            "e,oob,w,replay,host,1,2,metadata_bytes,10,B\n"
+            "e,oob,w,replay,host,1,2,metadata_bytes_at_peak,NA,B\n"
+            "e,oob,w,replay,host,1,2,peak_live_bytes,600,B\n");
+  tb_summary_t s;
+  char err[256];
+  int rc = tb_summary_load(dir, &s, err, sizeof err);
+  remove_set();
+  ck_assert_msg(rc == 0, "%s", err);
+  const tb_sum_group_t *d = tb_summary_find(&s, "oob", "w", "replay", "host", "1", "metadata_per_live_byte");
+  ck_assert_ptr_nonnull(d);
+  ck_assert_uint_eq(d->n, 1);    /* run 2: NA at the peak stays NA (not the end value) */
+  ck_assert_uint_eq(d->n_na, 1);
+  ck_assert_double_eq(d->median, 0.5);
+  tb_summary_free(&s);
+}
+END_TEST
+
 START_TEST(load_reports_line) {
   write_set("# command: test\n"
             "experiment,allocator,workload,backend,profile,threads,run,metric,value,unit\n"
@@ -130,6 +155,7 @@ int main(void) {
   tcase_add_test(tc, ci_small_n);
   tcase_add_test(tc, ci_large_n);
   tcase_add_test(tc, load_na_and_derived);
+  tcase_add_test(tc, derived_uses_metadata_at_peak);
   tcase_add_test(tc, load_reports_line);
   suite_add_tcase(su, tc);
   return tb_test_run(su, NULL);
