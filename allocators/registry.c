@@ -1,7 +1,7 @@
 /* registry.c: every allocator the testbed knows, by name and check level.
  *
- * The designs (inline, oob) are compiled once per check level 0..3 and
- * export tb_<prefix>_ops_l<level>; the references (glibc, bump) are
+ * The designs (inline, oob, and oob-array: oob with its bins as arrays) are
+ * compiled once per check level 0..3 and export tb_<prefix>_ops_l<level>; the references (glibc, bump) are
  * compiled once and serve every level. The build defines TB_HAVE_<DESIGN>
  * for each design it compiled.
  */
@@ -19,6 +19,9 @@ TB_DESIGN_LEVELS(inl)
 #ifdef TB_HAVE_OOB
 TB_DESIGN_LEVELS(oob)
 #endif
+#ifdef TB_HAVE_OOB_ARRAY
+TB_DESIGN_LEVELS(oobarr)
+#endif
 
 #define TB_ROW(p) {&tb_##p##_ops_l0, &tb_##p##_ops_l1, &tb_##p##_ops_l2, &tb_##p##_ops_l3}
 #define TB_REF(x) {&x, &x, &x, &x}
@@ -30,6 +33,9 @@ static const tb_allocator_t *const table[][4] = {
 #endif
 #ifdef TB_HAVE_OOB
     TB_ROW(oob),
+#endif
+#ifdef TB_HAVE_OOB_ARRAY
+    TB_ROW(oobarr),
 #endif
     TB_REF(tb_glibc_ops),
     TB_REF(tb_bump_ops),

@@ -1,4 +1,4 @@
-# tb_add_design(NAME PREFIX SOURCES...)
+# tb_add_design(NAME PREFIX SOURCES... [DEFINES DEF...])
 #
 # Compiles an allocator design once per check level 0..3. Each copy is one
 # translation unit (a generated file that #includes the sources), built with
@@ -6,9 +6,14 @@
 # files are `static` (TB_INTERNAL) in every copy and only the operations
 # table tb_<PREFIX>_ops_l<level> is exported. The four copies form the
 # static library tb_design_<NAME>; the registry is told about it through
-# the global property TB_DESIGNS.
+# the global property TB_DESIGNS. DEFINES adds compile definitions to every
+# copy, so that the same sources can be compiled as a second design (a
+# variant) under another NAME; the sources then name their operations table
+# after PREFIX themselves. NAME is also the allocator's name in the registry
+# and the tests; registry.c sees TB_HAVE_<NAME as a C identifier, upper case>.
 function(tb_add_design NAME PREFIX)
-  set(sources ${ARGN})
+  cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "DEFINES")
+  set(sources ${arg_UNPARSED_ARGUMENTS})
   set(objs)
   foreach(level 0 1 2 3)
     set(unity ${CMAKE_CURRENT_BINARY_DIR}/${NAME}_l${level}.c)
@@ -20,7 +25,7 @@ function(tb_add_design NAME PREFIX)
     file(CONFIGURE OUTPUT ${unity} CONTENT "${text}")
     set(t tb_${NAME}_l${level})
     add_library(${t} OBJECT ${unity})
-    target_compile_definitions(${t} PRIVATE TB_CHECK_LEVEL=${level} TB_UNITY=1 TB_STATS=${TB_STATS_VALUE})
+    target_compile_definitions(${t} PRIVATE TB_CHECK_LEVEL=${level} TB_UNITY=1 TB_STATS=${TB_STATS_VALUE} ${arg_DEFINES})
     target_include_directories(${t} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
     target_link_libraries(${t} PRIVATE tb_core)
     list(APPEND objs $<TARGET_OBJECTS:${t}>)

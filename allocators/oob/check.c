@@ -4,6 +4,9 @@
 
 typedef struct oob_walk_s {
   uint64_t live_bytes, live_blocks, free_blocks, free_bytes, largest_free, large_blocks, blocks;
+#if OOB_BINS_ARRAY
+  uint64_t parked; /* PARKED blocks, counted in free_blocks too */
+#endif
 } oob_walk_t;
 
 #define OOB_FAIL(...)                                  \
@@ -36,7 +39,11 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
       if (*(const uint64_t *)(uintptr_t)r->off != i) OOB_FAIL("large block record %u: back-pointer differs", i);
       continue;
     }
+#if OOB_BINS_ARRAY
+    if (s != OOB_USED && s != OOB_FREE && s != OOB_PARKED) OOB_FAIL("record %u has unknown status %u", i, s);
+#else
     if (s != OOB_USED && s != OOB_FREE) OOB_FAIL("record %u has unknown status %u", i, s);
+#endif
     used_or_free++;
     if (r->off == TB_WORD) {
       if (first) OOB_FAIL("records %llu and %u both start at offset 8", (unsigned long long)first, i);
@@ -65,7 +72,12 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
     const oob_rec_t *r = &h->rec[i];
     uint64_t sz = oob_size(r);
     unsigned s = oob_status(r);
+#if OOB_BINS_ARRAY
+    if (s != OOB_USED && s != OOB_FREE && s != OOB_PARKED)
+      OOB_FAIL("physical chain reaches record %u of status %u", i, s);
+#else
     if (s != OOB_USED && s != OOB_FREE) OOB_FAIL("physical chain reaches record %u of status %u", i, s);
+#endif
     if (r->off != off) OOB_FAIL("record %u at offset %llu, expected %llu (gap or overlap)", i,
                                 (unsigned long long)r->off, (unsigned long long)off);
     if (sz < OOB_MIN_BLOCK || (sz & TB_ALIGN_MASK)) OOB_FAIL("record %u has bad size %llu", i, (unsigned long long)sz);
@@ -76,6 +88,15 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
       w->free_blocks++;
       w->free_bytes += sz;
       if (sz > w->largest_free) w->largest_free = sz;
+#if OOB_BINS_ARRAY
+    } else if (s == OOB_PARKED) {
+      /* Free but held off the bins; its word is the one it had in use. */
+      w->parked++;
+      w->free_blocks++;
+      w->free_bytes += sz;
+      if (sz > w->largest_free) w->largest_free = sz;
+      if (*oob_word(h, r->off) != i) OOB_FAIL("parked block of record %u: back-pointer differs", i);
+#endif
     } else {
       w->live_blocks++;
       w->live_bytes += sz - TB_WORD;
@@ -99,6 +120,62 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
   if (top > w->largest_free) w->largest_free = top;
   /* Bins and bitmap. */
   uint64_t binned = 0;
+#if OOB_BINS_ARRAY
+  /* Every array lies in the used part of bin_space, within its capacity;
+   * every entry names a FREE record of its bin, with its size cached right;
+   * no record twice (marked through fd, which FREE records do not use
+   * with arrays); a bin without OOB_BIN_SPARE free entries is in
+   * short_map. Together with the count, every FREE block is in its bin
+   * exactly once. */
+  if (h->bin_used > h->bin_space.committed) OOB_FAIL("bin space: %llu bytes used, %llu committed",
+                                                     (unsigned long long)h->bin_used,
+                                                     (unsigned long long)h->bin_space.committed);
+  const uint8_t *blo = h->bin_space.base + OOB_BIN_COLOR, *bhi = h->bin_space.base + h->bin_used;
+  for (unsigned b = 0; b < TB_NBINS; b++) {
+    const oob_bin_t *bn = &h->bins[b];
+    if (tb_binmap_test(&h->map, b) != (bn->n != 0)) OOB_FAIL("bitmap bit %u disagrees with the bin", b);
+    if (bn->n > bn->cap) OOB_FAIL("bin %u holds %u entries, capacity %u", b, bn->n, bn->cap);
+    if (b == 0) {
+      if (bn->cap) OOB_FAIL("bin 0 has an array");
+      continue;
+    }
+    if (bn->cap < OOB_BIN_CAP0 || (bn->cap & (bn->cap - 1))) OOB_FAIL("bin %u: capacity %u", b, bn->cap);
+    const uint8_t *a0 = (const uint8_t *)bn->a;
+    if (a0 < blo || a0 > bhi || (size_t)(bhi - a0) < (size_t)bn->cap * sizeof(oob_ent_t))
+      OOB_FAIL("bin %u: array outside the used bin space", b);
+    if (bn->cap - bn->n < OOB_BIN_SPARE && !tb_binmap_test(&h->short_map, b))
+      OOB_FAIL("bin %u has %u free entries but is not marked short", b, bn->cap - bn->n);
+    for (uint32_t k = 0; k < bn->n; k++) {
+      uint32_t j = oob_ent_rec(bn->a[k]);
+      if (j == 0 || j >= h->nrec) OOB_FAIL("bin %u entry %u names record %u out of range", b, k, j);
+      if (oob_status(&h->rec[j]) == OOB_FREE) h->rec[j].fd = 0;
+    }
+  }
+  for (unsigned b = 1; b < TB_NBINS; b++) {
+    const oob_bin_t *bn = &h->bins[b];
+    for (uint32_t k = 0; k < bn->n; k++) {
+      uint32_t j = oob_ent_rec(bn->a[k]);
+      oob_rec_t *r = &h->rec[j];
+      if (oob_status(r) != OOB_FREE) OOB_FAIL("bin %u holds record %u that is not free", b, j);
+      if (tb_bin_index(oob_size(r)) != b) OOB_FAIL("record %u (size %llu) in bin %u", j,
+                                                   (unsigned long long)oob_size(r), b);
+      if (bn->a[k] != oob_ent(j, oob_size(r))) OOB_FAIL("bin %u entry %u: cached size disagrees with record %u",
+                                                        b, k, j);
+      if (r->fd) OOB_FAIL("record %u is in the bins twice", j);
+      r->fd = 1;
+      if (++binned > w->free_blocks) OOB_FAIL("bins hold more records than there are free blocks");
+    }
+  }
+  uint64_t parked = 0;
+  for (uint32_t j = h->parked; j; j = h->rec[j].fd) {
+    if (j >= h->nrec || oob_status(&h->rec[j]) != OOB_PARKED) OOB_FAIL("parked chain holds record %u", j);
+    if (++parked > w->parked) OOB_FAIL("parked chain longer than the parked blocks (cycle?)");
+  }
+  if (parked != w->parked) OOB_FAIL("%llu parked blocks, %llu on the chain", (unsigned long long)w->parked,
+                                    (unsigned long long)parked);
+  binned += parked;
+#else
+
   for (unsigned b = 0; b < TB_NBINS; b++) {
     if (tb_binmap_test(&h->map, b) != (h->bin[b] != 0)) OOB_FAIL("bitmap bit %u disagrees with the bin", b);
     uint32_t bk = 0;
@@ -113,6 +190,7 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
       bk = j;
     }
   }
+#endif
   if (binned != w->free_blocks) OOB_FAIL("%llu free blocks, %llu in bins", (unsigned long long)w->free_blocks,
                                          (unsigned long long)binned);
   return true;
@@ -136,13 +214,17 @@ static void oob_stats(tb_heap_t *h, tb_stats_t *st) {
   oob_walk_t w;
   bool ok = oob_walk(h, &w, NULL, 0);
   *st = h->st; /* counters (NA when statistics are compiled out) */
-  uint64_t committed = h->space->committed + h->rec_space.committed + h->large_bytes;
+  uint64_t committed = oob_committed(h);
   st->committed_bytes = committed;
   st->peak_committed_bytes = h->peak > committed ? h->peak : committed;
   if (ok) {
     /* Record array committed + one back-pointer word per block (free ones
      * included: the word stays reserved in front of every block). */
+#if OOB_BINS_ARRAY
+    st->metadata_bytes = h->rec_space.committed + h->bin_space.committed + TB_WORD * (w.blocks + w.large_blocks);
+#else
     st->metadata_bytes = h->rec_space.committed + TB_WORD * (w.blocks + w.large_blocks);
+#endif
     st->live_bytes = w.live_bytes;
     st->live_blocks = w.live_blocks;
     st->free_blocks = w.free_blocks;

@@ -60,6 +60,15 @@ TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *user) {
   if (pfree) {
     oob_rec_t *q = &h->rec[p];
     uint64_t qs = oob_size(q);
+#if OOB_BINS_ARRAY
+    oob_set(q, qs + size, OOB_FREE);
+    q->next = r->next;
+    h->rec[r->next].prev = p;
+    oob_rec_recycle(h, i);
+    TB_STAT_INC(h->st, merges);
+    oob_bin_resized(h, p, qs, qs + size); /* to the newest place of its bin */
+    return;
+#else
     /* The result goes to the head of its bin: when the predecessor already
      * is the head of the bin the merged size falls in, it stays put. */
     bool stays = q->bk == 0 && tb_bin_index(qs) == tb_bin_index(qs + size);
@@ -71,6 +80,7 @@ TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *user) {
     TB_STAT_INC(h->st, merges);
     if (!stays) oob_bin_insert(h, p);
     return;
+#endif
   }
   oob_set(r, size, OOB_FREE);
   oob_bin_insert(h, i);
@@ -118,8 +128,12 @@ TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s) {
  * already. Out of line: the caller's common case (it heads its bin and
  * ms stays in it, tb_same_bin_quick) then needs no spare registers. */
 static tb_noinline void oob_rebin(tb_heap_t *h, uint32_t q, uint64_t qs, uint64_t ms) {
+#if OOB_BINS_ARRAY
+  oob_bin_resized(h, q, qs, ms); /* the entry caches the size: always touched */
+#else
   unsigned qb = tb_bin_index(qs), mb = tb_bin_index(ms);
   if (h->rec[q].bk || qb != mb) oob_bin_move(h, q, qb, mb);
+#endif
 }
 
 /* oob_release for a caller that holds the heap (unlocked, level < 3), with
@@ -141,9 +155,23 @@ static tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, cons
       return;
     }
     if (oob_status(&rec[n]) != OOB_FREE) {
+#if OOB_BINS_ARRAY
+      /* A plain store when the bin has room to spare; else the general
+       * way (oob_release), which grows the array (keeps this a leaf). */
+      uint64_t bs = sz & ~OOB_STATUS_MASK;
+      unsigned b = tb_bin_index(bs);
+      oob_bin_t *bn = &h->bins[b];
+      if (tb_likely(bn->cap - bn->n > OOB_BIN_SPARE)) {
+        r->size = bs | OOB_FREE;
+        bn->a[bn->n++] = oob_ent(i, bs);
+        tb_binmap_set(&h->map, b);
+        return;
+      }
+#else
       r->size = (sz & ~OOB_STATUS_MASK) | OOB_FREE;
       oob_bin_insert(h, i);
       return;
+#endif
     }
   } else if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED) && n && oob_status(&rec[n]) != OOB_FREE) {
     /* Only the predecessor is free (a run of frees in address order): it
@@ -152,11 +180,21 @@ static tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, cons
      * with the bin indices computed once. */
     oob_rec_t *q = &rec[pv];
     uint64_t qs = oob_size(q), ms = qs + (sz & ~OOB_STATUS_MASK);
+#if OOB_BINS_ARRAY
+    q->size = ms | OOB_FREE;
+    q->next = n;
+    rec[n].prev = pv;
+    oob_rec_recycle(h, i);
+    TB_STAT_INC(h->st, merges);
+    oob_rebin(h, pv, qs, ms); /* last: a tail call, nothing kept across it */
+    return;
+#else
     uint32_t qbk = q->bk;
     q->size = ms | OOB_FREE;
     q->next = n;
     rec[n].prev = pv;
     if (qbk || !tb_same_bin_quick(qs, ms)) oob_rebin(h, pv, qs, ms);
+#endif
     oob_rec_recycle(h, i);
     TB_STAT_INC(h->st, merges);
     return;

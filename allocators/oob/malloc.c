@@ -33,6 +33,48 @@ static void oob_split_taken(tb_heap_t *h, uint32_t i, size_t s) {
 TB_INTERNAL tb_always_inline uint32_t oob_take(tb_heap_t *h, size_t s, uint64_t *offp) {
   unsigned b = tb_bin_index(s);
   uint32_t i = 0;
+#if OOB_BINS_ARRAY
+  /* The same decisions over arrays: a backwards scan meets the members
+   * newest first; it reads only the entries (cached sizes). */
+  oob_bin_t *bn = &h->bins[b];
+  uint32_t k = UINT32_MAX; /* position of the chosen member */
+  if (tb_is_small(s)) {
+    if (bn->n) { /* exact fit, most recently freed */
+      k = bn->n - 1;
+      TB_STAT_INC(h->st, bin_steps);
+    }
+  } else {
+    uint64_t best = UINT64_MAX;
+    const oob_ent_t *a = bn->a;
+    for (uint32_t m = bn->n; m-- > 0;) {
+      uint64_t sz = oob_ent_size(h, a[m]);
+      TB_STAT_INC(h->st, bin_steps);
+      if (sz >= s && sz < best) { /* strict: among equals the newest stays */
+        best = sz;
+        k = m;
+        if (sz == s) break;
+      }
+    }
+  }
+  if (k == UINT32_MAX && b + 1 < TB_NBINS) {
+    unsigned nb = tb_binmap_next(&h->map, b + 1);
+    if (nb < TB_NBINS) {
+      b = nb;
+      bn = &h->bins[b];
+      k = bn->n - 1;
+      TB_STAT_INC(h->st, bin_steps);
+    }
+  }
+  if (k != UINT32_MAX) {
+    i = oob_ent_rec(bn->a[k]);
+    oob_bin_cut(h, b, k);
+    oob_rec_t *r = &h->rec[i];
+    oob_set(r, oob_size(r), OOB_USED);
+    *offp = r->off;
+    oob_split_taken(h, i, s);
+    return i;
+  }
+#else
   if (tb_is_small(s)) {
     i = h->bin[b]; /* exact fit, most recently freed */
     if (i) TB_STAT_INC(h->st, bin_steps);
@@ -63,6 +105,7 @@ TB_INTERNAL tb_always_inline uint32_t oob_take(tb_heap_t *h, size_t s, uint64_t 
     oob_split_taken(h, i, s);
     return i;
   }
+#endif
   /* The top, grown if needed. */
   if (h->limit - h->top_off < s && !oob_grow_top(h, s)) {
     errno = ENOMEM;
@@ -108,7 +151,7 @@ TB_INTERNAL void *oob_large_map(tb_heap_t *h, size_t len, size_t align) {
   *(uint64_t *)(user - TB_WORD) = i;
   TB_STAT_ADD(h->st, user_bytes_written, TB_WORD);
   h->large_bytes += total;
-  uint64_t c = h->space->committed + h->rec_space.committed + h->large_bytes;
+  uint64_t c = oob_committed(h);
   if (c > h->peak) h->peak = c;
   return (void *)user;
 }
@@ -127,6 +170,60 @@ TB_INTERNAL void *oob_malloc_core(tb_heap_t *h, size_t n) {
 }
 
 #if TB_CHECK_LEVEL < 3
+/* Fast paths, step 2 of the fit rule: block i (just taken from a bin,
+ * `have` bytes at offset boff) keeps s bytes in use; new record j becomes
+ * its free tail, which the caller puts in the tail's bin. Its successor is
+ * in use (never the top) while the invariants hold. */
+static tb_always_inline void oob_split_tail(tb_heap_t *h, uint32_t i, uint32_t j, uint64_t boff, uint64_t have, size_t s) {
+  oob_rec_t *rec = h->rec, *r = &rec[i], *t = &rec[j];
+  uint32_t nx = r->next;
+  t->off = boff + s;
+  t->size = (have - s) | OOB_FREE;
+  t->prev = i;
+  t->next = nx;
+  if (nx)
+    rec[nx].prev = j;
+  else
+    h->last = j; /* not reached while the invariants hold */
+  r->next = j;
+  oob_set(r, s, OOB_USED);
+}
+#endif
+
+#if TB_CHECK_LEVEL < 3 && OOB_BINS_ARRAY
+/* Step 2 of the malloc fast path below, with arrays: out of line, so that
+ * the exact-fit and top paths keep few registers (the remainder's entry
+ * needs several). n is small, nb the first non-empty bin above its bin. */
+static tb_noinline void *oob_malloc_split_fast(tb_heap_t *h, size_t n, unsigned nb) {
+  size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+  oob_rec_t *rec = h->rec;
+  uint32_t i;
+  /* The entry gives the size; the remainder's bin must take it without
+   * growing (a plain store), else the general way does the same with
+   * growth. */
+  oob_bin_t *nbn = &h->bins[nb];
+  oob_ent_t e = nbn->a[nbn->n - 1];
+  uint64_t have = (e >> 32) << TB_ALIGN_SHIFT;
+  unsigned rb = tb_bin_index(have - s);
+  oob_bin_t *rbn = &h->bins[rb];
+  uint32_t j;
+  if (tb_likely((e >> 32) != OOB_ENT_SAT && rbn->cap - rbn->n > OOB_BIN_SPARE) && tb_likely(j = oob_rec_take(h))) {
+    i = oob_ent_rec(e);
+    if (!--nbn->n) tb_binmap_clear(&h->map, nb);
+    uint64_t boff = rec[i].off;
+    oob_split_tail(h, i, j, boff, have, s);
+    rbn->a[rbn->n++] = oob_ent(j, have - s);
+    tb_binmap_set(&h->map, rb);
+    TB_STAT_INC(h->st, bin_steps);
+    TB_STAT_INC(h->st, splits);
+    TB_STAT_INC(h->st, mallocs);
+    return oob_enframe(h, i, boff);
+  }
+  return oob_malloc_core(h, n);
+}
+#endif
+
+#if TB_CHECK_LEVEL < 3
 /* The fast paths for a caller that holds the heap (unlocked, level < 3),
  * used by malloc and by realloc's move. For a small request: the head of
  * its exact bin (step 1 of the fit rule), else the newest block of the
@@ -135,10 +232,23 @@ TB_INTERNAL void *oob_malloc_core(tb_heap_t *h, size_t n) {
  * only sooner (tests/oob/test_oob_same.c compares it with level 3);
  * anything else goes through oob_malloc_core. */
 static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
+#if OOB_BINS_ARRAY
+  /* A short bin or a parked block: the general way repairs them first. */
+  if (tb_likely(n <= TB_SMALL_MAX - TB_WORD) && tb_likely(oob_bins_clear(h))) {
+#else
   if (tb_likely(n <= TB_SMALL_MAX - TB_WORD)) {
+#endif
     size_t s = tb_block_size(n, OOB_MIN_BLOCK);
     unsigned b = (unsigned)(s >> TB_ALIGN_SHIFT);
     oob_rec_t *rec = h->rec;
+#if OOB_BINS_ARRAY
+    oob_bin_t *bn = &h->bins[b];
+    uint32_t i = 0;
+    if (bn->n) {
+      i = oob_ent_rec(bn->a[--bn->n]);
+      if (!bn->n) tb_binmap_clear(&h->map, b);
+      oob_rec_t *r = &rec[i];
+#else
     uint32_t i = h->bin[b];
     if (i) {
       oob_rec_t *r = &rec[i];
@@ -148,6 +258,7 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
         rec[fd].bk = 0;
       else
         tb_binmap_clear(&h->map, b);
+#endif
       oob_set(r, s, OOB_USED); /* exact fit: small bins hold one size */
       TB_STAT_INC(h->st, bin_steps);
       TB_STAT_INC(h->st, mallocs);
@@ -158,6 +269,9 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
       /* Step 2 of the fit rule: the newest block of the first non-empty
        * bin above, split (its remainder is at least 16 bytes: every block
        * there is larger than s, sizes are multiples of 16). */
+#if OOB_BINS_ARRAY
+      return oob_malloc_split_fast(h, n, nb);
+#else
       uint32_t j = oob_rec_take(h);
       if (tb_likely(j)) {
         i = h->bin[nb];
@@ -169,24 +283,14 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
         else
           tb_binmap_clear(&h->map, nb);
         uint64_t have = oob_size(r), boff = r->off;
-        uint32_t nx = r->next;
-        oob_rec_t *t = &rec[j];
-        t->off = boff + s;
-        t->size = (have - s) | OOB_FREE;
-        t->prev = i;
-        t->next = nx;
-        if (nx)
-          rec[nx].prev = j;
-        else
-          h->last = j; /* not reached while the invariants hold */
-        r->next = j;
-        oob_set(r, s, OOB_USED);
+        oob_split_tail(h, i, j, boff, have, s);
         oob_bin_insert(h, j);
         TB_STAT_INC(h->st, bin_steps);
         TB_STAT_INC(h->st, splits);
         TB_STAT_INC(h->st, mallocs);
         return oob_enframe(h, i, boff);
       }
+#endif
     } else {
       /* Step 3: no bin can serve s; the top, when it is large enough
        * without growing. */

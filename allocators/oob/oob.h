@@ -42,7 +42,29 @@
  *          |      |          | fd,bk    |          |        |     |
  *          +------+----------+----------+----------+--------+-----+
  *   prev/next = records of the physical neighbours (next 0 = the top follows);
- *   fd/bk     = bin list links (record indices; doubly linked, head in bin[]).
+ *   fd/bk     = bin list links (record indices; doubly linked, head in bin[]),
+ *               with lists only (see bins below).
+ *
+ * Bins (a set of FREE blocks per size class, tb_policy.h), in one of two
+ * representations chosen at build time by OOB_BINS_ARRAY (the design is
+ * compiled twice: `oob` and `oob-array`); both make the same decisions:
+ *   lists  (0) - bin[b] heads a doubly linked list through fd/bk, newest
+ *                first. Removal anywhere O(1); no memory of their own.
+ *   arrays (1) - bins[b].a[0 .. n) in bin_space (its own space, on the
+ *                user space's os table), oldest first, newest at the end.
+ *                An entry is 8 bytes: record index | size/16 << 32
+ *                (saturated: then the record is read), so a best-fit scan
+ *                reads only the array, backwards (newest first). Removal
+ *                from the middle = linear search from the end + memmove of
+ *                the newer entries (order kept). A full array doubles into a
+ *                new segment at the end of bin_space. Before an operation
+ *                that can fail every bin has OOB_BIN_SPARE free entries (else
+ *                ENOMEM before anything changes); a free whose bin is full
+ *                and cannot grow parks its block (status PARKED: free, in no
+ *                bin, chained through fd) until the next such operation.
+ *
+ *   bin_space: | colour | bin 1 (8) | bin 2 (8) | ... | bin 127 (8) | bin 3 (16) | ...
+ *                          first segments, made at create   regrown arrays (old ones left)
  *
  * An aligned block (alignment a > 16): a block of s + a - 16 bytes is taken,
  * the lead padding up to the aligned address becomes a free block of its own
@@ -58,8 +80,11 @@
  *   records of USED and FREE blocks tile [8, top_off) exactly, in prev/next
  *   order, links agreeing both ways; top_off <= limit = committed - 8;
  *   no two FREE blocks touch, and no FREE block touches the top;
- *   every FREE block is in bin tb_bin_index(size) and nowhere else; the
- *   bitmap bit of a bin is set iff the bin is non-empty;
+ *   every FREE block is in bin tb_bin_index(size) and nowhere else (arrays:
+ *   exactly once, its entry's cached size right; PARKED blocks in no bin,
+ *   on the parked chain); the bitmap bit of a bin is set iff the bin is
+ *   non-empty; (arrays) a bin with fewer than OOB_BIN_SPARE free entries
+ *   is marked in short_map;
  *   every USED or LARGE block's back-pointer word holds its record index;
  *   every DEAD slot is h->spare or on the recycled chain, and referenced by
  *   nobody.
@@ -98,11 +123,20 @@
  * blocks; aliasing elsewhere stays as random as in any two-region design. */
 #define OOB_REC_COLOR ((size_t)2048)
 
+/* The bin representation, chosen at build time (cmake/TbDesign.cmake
+ * compiles the sources twice): 0 = doubly linked lists of record indices
+ * threaded through the records (`oob`), 1 = one dense array of entries per
+ * bin, scanned linearly (`oob-array`). Both make the same decisions. */
+#ifndef OOB_BINS_ARRAY
+#define OOB_BINS_ARRAY 0
+#endif
+
 /* Status in the low 4 bits of rec.size (sizes are multiples of 16). */
 #define OOB_DEAD 0u
 #define OOB_USED 1u
 #define OOB_FREE 2u
 #define OOB_LARGE 3u
+#define OOB_PARKED 4u /* OOB_BINS_ARRAY only: free, but held off the bins (see oob_bin_park) */
 #define OOB_STATUS_MASK ((uint64_t)15)
 
 typedef struct oob_rec_s {
@@ -110,10 +144,29 @@ typedef struct oob_rec_s {
   uint64_t size; /* block size in bytes | status; LARGE: mapping length | status */
   uint32_t prev; /* physical predecessor's record, 0: none. LARGE: (user ptr - mapping) / 16 */
   uint32_t next; /* physical successor's record, 0: the top follows */
-  uint32_t fd;   /* FREE: next (older) member of the bin; DEAD: next recycled slot */
-  uint32_t bk;   /* FREE: previous (newer) member of the bin, 0: bin head */
+  uint32_t fd;   /* FREE: next (older) member of the bin; DEAD: next recycled slot; PARKED: next parked */
+  uint32_t bk;   /* FREE: previous (newer) member of the bin, 0: bin head (lists only) */
 } oob_rec_t;
 _Static_assert(sizeof(oob_rec_t) == 32, "records are 32 bytes, two per 64-byte line");
+
+#if OOB_BINS_ARRAY
+/* A bin entry: record index in the low 32 bits, block size in 16-byte
+ * units in the high 32 (saturated at OOB_ENT_SAT, then the record is read),
+ * so that a best-fit scan reads only the array. */
+typedef uint64_t oob_ent_t;
+#define OOB_ENT_SAT 0xffffffffu
+#define OOB_BIN_CAP0 8u  /* first capacity of every bin's array: one 64-byte line */
+#define OOB_BIN_SPARE 2u /* free entries every bin has before an operation that can fail starts */
+#define OOB_BIN_COLOR ((size_t)1024) /* arrays start this far into bin_space (see OOB_REC_COLOR) */
+#define OOB_BIN_RESERVE ((size_t)1 << 31)
+
+/* One bin: a[0 .. n) in bin_space, a[n - 1] the most recently freed. */
+typedef struct oob_bin_s {
+  oob_ent_t *a;
+  uint32_t n;   /* members */
+  uint32_t cap; /* entries a can hold (a power of two >= OOB_BIN_CAP0) */
+} oob_bin_t;
+#endif
 
 struct tb_heap_s {
   uint8_t *base;        /* == space->base (cached) */
@@ -125,8 +178,16 @@ struct tb_heap_s {
   uint32_t free_slot;   /* head of the chain of the other recycled slots */
   uint32_t nrec;        /* slots [1, nrec) have been handed out at least once */
   uint32_t cap;         /* slots whose memory is committed */
-  tb_binmap_t map;      /* bit i set iff bin[i] != 0 */
+  tb_binmap_t map;      /* bit i set iff bin i is non-empty */
+#if OOB_BINS_ARRAY
+  /* Next to map: the malloc fast path tests them (oob_bins_clear). */
+  tb_binmap_t short_map; /* bin b has fewer than OOB_BIN_SPARE free entries, growth failed */
+  uint32_t parked;       /* oldest PARKED record (chained through fd, oldest first); 0: none */
+  uint32_t parked_tail;  /* newest PARKED record (meaningful while parked != 0) */
+  oob_bin_t bins[TB_NBINS]; /* the members of each bin, oldest first */
+#else
   uint32_t bin[TB_NBINS]; /* head record of each bin (most recently freed) */
+#endif
   space_t *space;       /* the user region */
   bool can_grow;        /* space->kind == SPACE_MMAP: large blocks are mapped */
   bool locked;
@@ -136,6 +197,10 @@ struct tb_heap_s {
   tb_stats_t st;        /* counters only (gauges are computed by stats()) */
   space_t own_space;    /* the user region when the heap made it itself */
   space_t rec_space;    /* the record array */
+#if OOB_BINS_ARRAY
+  uint64_t bin_used;     /* bytes of bin_space handed to arrays, from its start */
+  space_t bin_space;     /* the bins' arrays */
+#endif
 };
 
 /* ---- record helpers --------------------------------------------------------- */
@@ -161,8 +226,26 @@ TB_INTERNAL bool oob_rec_grow(tb_heap_t *h);
 
 /* Make sure OOB_REC_SPARE fresh slots are committed, so that an operation,
  * once started, never fails for want of a record. */
+#if OOB_BINS_ARRAY
+static inline bool oob_bins_ready(tb_heap_t *h);
+/* ... and, with arrays, room in every bin (oob_bins_ready). */
+static inline bool oob_rec_ready(tb_heap_t *h) {
+  return (tb_likely(h->cap - h->nrec >= OOB_REC_SPARE) || oob_rec_grow(h)) && oob_bins_ready(h);
+}
+#else
 static inline bool oob_rec_ready(tb_heap_t *h) {
   return tb_likely(h->cap - h->nrec >= OOB_REC_SPARE) || oob_rec_grow(h);
+}
+#endif
+
+/* Bytes the heap holds from the system: user region, record array, large
+ * mappings and (arrays) the bins' space. */
+static inline uint64_t oob_committed(const tb_heap_t *h) {
+#if OOB_BINS_ARRAY
+  return h->space->committed + h->rec_space.committed + h->large_bytes + h->bin_space.committed;
+#else
+  return h->space->committed + h->rec_space.committed + h->large_bytes;
+#endif
 }
 
 /* The most recently recycled slot, or 0 when none is. */
@@ -207,6 +290,98 @@ static inline void oob_rec_recycle(tb_heap_t *h, uint32_t i) {
   h->free_slot = i;
 }
 
+#if OOB_BINS_ARRAY
+/* ---- bins: dense arrays of entries, newest at the end --------------------------- */
+
+static inline oob_ent_t oob_ent(uint32_t i, uint64_t size) {
+  uint64_t u = size >> TB_ALIGN_SHIFT;
+  return ((u < OOB_ENT_SAT ? u : OOB_ENT_SAT) << 32) | i;
+}
+static inline uint32_t oob_ent_rec(oob_ent_t e) { return (uint32_t)e; }
+static inline uint64_t oob_ent_size(const tb_heap_t *h, oob_ent_t e) {
+  uint64_t u = e >> 32;
+  return tb_likely(u != OOB_ENT_SAT) ? u << TB_ALIGN_SHIFT : oob_size(&h->rec[(uint32_t)e]);
+}
+
+TB_INTERNAL bool oob_bin_grow(tb_heap_t *h, unsigned b);               /* heap.c */
+TB_INTERNAL tb_noinline bool oob_bins_fix(tb_heap_t *h);               /* heap.c */
+TB_INTERNAL tb_noinline void oob_bin_push_slow(tb_heap_t *h, unsigned b, uint32_t i, uint64_t size); /* heap.c */
+
+/* Record i of block size `size` becomes the newest member of bin b. An
+ * insert never fails: a bin keeps room (oob_bins_ready), and when it
+ * cannot, the block is parked (oob_bin_push_slow). */
+static tb_always_inline void oob_bin_push(tb_heap_t *h, unsigned b, uint32_t i, uint64_t size) {
+  oob_bin_t *bn = &h->bins[b];
+  if (tb_unlikely(bn->cap - bn->n <= OOB_BIN_SPARE)) {
+    oob_bin_push_slow(h, b, i, size);
+    return;
+  }
+  bn->a[bn->n++] = oob_ent(i, size);
+  tb_binmap_set(&h->map, b);
+}
+
+static inline void oob_bin_insert(tb_heap_t *h, uint32_t i) {
+  uint64_t size = oob_size(&h->rec[i]);
+  oob_bin_push(h, tb_bin_index(size), i, size);
+}
+
+/* Remove the member at position k of bin b: the newer members move down one
+ * place, so the order (and with it every later decision) is kept. */
+static inline void oob_bin_cut(tb_heap_t *h, unsigned b, uint32_t k) {
+  oob_bin_t *bn = &h->bins[b];
+  uint32_t n = --bn->n;
+  if (k < n) memmove(bn->a + k, bn->a + k + 1, (size_t)(n - k) * sizeof(oob_ent_t));
+  if (!n) tb_binmap_clear(&h->map, b);
+}
+
+/* Position of record i in bin b, searched from the newest end (merges mostly
+ * meet recently freed neighbours; the search costs what the memmove of
+ * oob_bin_cut costs: one step per newer member). */
+static inline uint32_t oob_bin_find(const tb_heap_t *h, unsigned b, uint32_t i) {
+  const oob_bin_t *bn = &h->bins[b];
+  uint32_t k = bn->n;
+  while (k && oob_ent_rec(bn->a[k - 1]) != i) k--;
+  tb_assert(k > 0); /* i is a member */
+  return k - 1;
+}
+
+/* Remove record i from bin b (its bin, computed by the caller). */
+static inline void oob_bin_unlink(tb_heap_t *h, uint32_t i, unsigned b) { oob_bin_cut(h, b, oob_bin_find(h, b, i)); }
+
+static inline void oob_bin_remove(tb_heap_t *h, uint32_t i) { oob_bin_unlink(h, i, tb_bin_index(oob_size(&h->rec[i]))); }
+
+/* Record i, a member of bin `from`, becomes the newest member of bin `to`
+ * with its current size (it may have changed: the entry caches it). */
+static inline void oob_bin_move(tb_heap_t *h, uint32_t i, unsigned from, unsigned to) {
+  oob_bin_t *bn = &h->bins[from];
+  uint64_t size = oob_size(&h->rec[i]);
+  uint32_t k = oob_bin_find(h, from, i);
+  if (from == to && k == bn->n - 1) {
+    bn->a[k] = oob_ent(i, size); /* already the newest */
+    return;
+  }
+  oob_bin_cut(h, from, k);
+  oob_bin_push(h, to, i, size);
+}
+
+/* Free record q, a member of the bin of qs, grew to ms by a merge (its
+ * record already says ms): it becomes the newest member of the bin of ms,
+ * as a block freed now would. */
+static inline void oob_bin_resized(tb_heap_t *h, uint32_t q, uint64_t qs, uint64_t ms) {
+  oob_bin_move(h, q, tb_bin_index(qs), tb_bin_index(ms));
+}
+
+/* Whether every bin has OOB_BIN_SPARE free entries and nothing is parked. */
+static tb_always_inline bool oob_bins_clear(const tb_heap_t *h) {
+  return !(h->short_map.w[0] | h->short_map.w[1] | h->parked);
+}
+
+/* Before an operation that can fail: make every bin's array hold
+ * OOB_BIN_SPARE more entries (the most inserts such an operation makes),
+ * and give parked blocks back to the bins. False: no memory for it. */
+static tb_always_inline bool oob_bins_ready(tb_heap_t *h) { return tb_likely(oob_bins_clear(h)) || oob_bins_fix(h); }
+
+#else /* lists */
 /* ---- bins: doubly linked lists of record indices ------------------------------ */
 
 static inline void oob_bin_insert(tb_heap_t *h, uint32_t i) {
@@ -253,6 +428,7 @@ static inline void oob_bin_move(tb_heap_t *h, uint32_t i, unsigned from, unsigne
   h->bin[to] = i;
   tb_binmap_set(&h->map, to);
 }
+#endif /* OOB_BINS_ARRAY */
 
 /* ---- the choke point ------------------------------------------------------------ */
 
@@ -263,6 +439,7 @@ static inline uint32_t oob_get_rec(tb_heap_t *h, const void *p) {
   if ((uintptr_t)p & TB_ALIGN_MASK) tb_fatal("oob", "free/realloc of a misaligned pointer (not from this heap)", p);
 #endif
   uint64_t i = ((const uint64_t *)p)[-1];
+  (void)h; /* unused at level 0 with statistics off */
   TB_STAT_ADD(h->st, user_bytes_read, TB_WORD);
 #if TB_CHECK_LEVEL >= 1
   if (i == 0 || i >= h->nrec) tb_fatal("oob", "invalid pointer (back-pointer names no record):", p);
@@ -271,7 +448,11 @@ static inline uint32_t oob_get_rec(tb_heap_t *h, const void *p) {
   uintptr_t w = (uintptr_t)p - TB_WORD;
   uintptr_t at = s == OOB_LARGE ? (uintptr_t)r->off : (uintptr_t)h->base + (uintptr_t)r->off;
   if (at != w) tb_fatal("oob", "invalid pointer or double free (record names another block):", p);
+#if OOB_BINS_ARRAY
+  if (s == OOB_FREE || s == OOB_DEAD || s == OOB_PARKED) tb_fatal("oob", "double free (block is already free):", p);
+#else
   if (s == OOB_FREE || s == OOB_DEAD) tb_fatal("oob", "double free (block is already free):", p);
+#endif
 #endif
   return (uint32_t)i;
 }

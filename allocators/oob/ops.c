@@ -1,9 +1,16 @@
-/* ops.c: the operations table of the oob design at this check level. */
+/* ops.c: the operations table of the oob design at this check level, for
+ * the bin representation this copy is built with (OOB_BINS_ARRAY). */
 #include "oob.h"
 
+#if OOB_BINS_ARRAY
+const tb_allocator_t TB_OPS_SYMBOL(oobarr) = {
+    .name = "oob-array",
+    .description = "out-of-band metadata as oob, bins as dense arrays scanned linearly",
+#else
 const tb_allocator_t TB_OPS_SYMBOL(oob) = {
     .name = "oob",
     .description = "out-of-band metadata: dense record array, one back-pointer word per block",
+#endif
     .caps = TB_CAP_FREE | TB_CAP_SPACE | TB_CAP_CHECK | TB_CAP_DETECT_FREE | TB_CAP_STATS,
     .check_level = TB_CHECK_LEVEL,
     .create = oob_create,

@@ -1,7 +1,10 @@
-/* test_oob.c: unit tests of the oob design through the common API. The
+/* test_oob.c: unit tests of the oob design through the common API, for
+ * either bin representation: `test_oob [oob|oob-array]` (default oob). The
  * heap's internals are observed through stats() (free blocks and bytes,
- * top bytes, splits, merges) and check() (the level-3 whole-heap proof),
- * never by reading the allocator's structures. */
+ * top bytes, splits, merges, bin steps) and check() (the level-3
+ * whole-heap proof), never by reading the allocator's structures. Both
+ * variants must pass the same tests with the same figures: they make the
+ * same decisions. */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -14,7 +17,9 @@
 #include "tb_policy.h"
 #include "tb_testutil.h"
 
-static const tb_allocator_t *A; /* oob at check level 3 */
+static const char *NAME = "oob";  /* the variant under test (argv[1]) */
+static bool ARRAYS;               /* NAME is the array variant */
+static const tb_allocator_t *A;   /* NAME at check level 3 */
 static tb_heap_t *H;
 
 /* Block size of a request in oob (MIN_BLOCK 16), as tb_policy.h defines it. */
@@ -28,13 +33,13 @@ static tb_stats_t stats(tb_heap_t *h) {
 
 static tb_stats_t stats1(tb_heap_t *h) {
   tb_stats_t st;
-  tb_allocator_find("oob", 1)->stats(h, &st);
+  tb_allocator_find(NAME, 1)->stats(h, &st);
   return st;
 }
 
 static void valid1(tb_heap_t *h) {
   char why[256] = "";
-  ck_assert_msg(tb_allocator_find("oob", 1)->check(h, why, sizeof why), "heap check failed: %s", why);
+  ck_assert_msg(tb_allocator_find(NAME, 1)->check(h, why, sizeof why), "heap check failed: %s", why);
 }
 
 static void valid(tb_heap_t *h) {
@@ -43,7 +48,7 @@ static void valid(tb_heap_t *h) {
 }
 
 static void setup(void) {
-  A = tb_allocator_find("oob", 3);
+  A = tb_allocator_find(NAME, 3);
   ck_assert_ptr_nonnull(A);
   tb_heap_opts_t o = {.mode = TB_MODE_SINGLE};
   H = A->create(&o);
@@ -74,6 +79,19 @@ static row_t make_row(size_t n) {
 }
 
 /* ---- merging ------------------------------------------------------------- */
+
+/* A heap of allocator a on a fresh mmap space of `initial` bytes whose
+ * OS calls go through the failure injector f (commits succeed until the
+ * test sets f->commits_left). */
+static tb_heap_t *failing_heap(const tb_allocator_t *a, space_os_failing_t *f, space_t *sp, size_t initial) {
+  space_os_failing_init(f, NULL);
+  space_config_t cfg = {.initial = initial, .os = &f->os};
+  ck_assert_int_eq(space_init_mmap(sp, &cfg), 0);
+  tb_heap_opts_t o = {.space = sp};
+  tb_heap_t *h = a->create(&o);
+  ck_assert_ptr_nonnull(h);
+  return h;
+}
 
 START_TEST(t_merge_none) {
   row_t r = make_row(100);
@@ -423,13 +441,8 @@ END_TEST
 
 START_TEST(t_growth_failure_user_space) {
   space_os_failing_t f;
-  space_os_failing_init(&f, NULL);
   space_t sp;
-  space_config_t cfg = {.initial = 64 << 10, .os = &f.os};
-  ck_assert_int_eq(space_init_mmap(&sp, &cfg), 0);
-  tb_heap_opts_t o = {.space = &sp};
-  tb_heap_t *h = A->create(&o);
-  ck_assert_ptr_nonnull(h);
+  tb_heap_t *h = failing_heap(A, &f, &sp, 64 << 10);
   char *a = A->malloc(h, 1000);
   tb_fill(a, 1000, 8);
   f.commits_left = 0;
@@ -456,13 +469,8 @@ START_TEST(t_growth_failure_records) {
   /* The record array is on the same os table: once its commits fail, new
    * blocks fail cleanly even though the user space has room. */
   space_os_failing_t f;
-  space_os_failing_init(&f, NULL);
   space_t sp;
-  space_config_t cfg = {.initial = 1 << 20, .os = &f.os};
-  ck_assert_int_eq(space_init_mmap(&sp, &cfg), 0);
-  tb_heap_opts_t o = {.space = &sp};
-  tb_heap_t *h = A->create(&o);
-  ck_assert_ptr_nonnull(h);
+  tb_heap_t *h = failing_heap(A, &f, &sp, 1 << 20);
   f.commits_left = 0;
   static void *ps[1 << 16];
   size_t n = 0;
@@ -491,7 +499,7 @@ END_TEST
 START_TEST(t_fixed_space_many_records) {
   /* 65535 blocks: at level 3 the walk after every operation would make this
    * quadratic, so this test uses level 1 and calls check() itself. */
-  const tb_allocator_t *A1 = tb_allocator_find("oob", 1);
+  const tb_allocator_t *A1 = tb_allocator_find(NAME, 1);
   ck_assert_ptr_nonnull(A1);
   static _Alignas(64) unsigned char buf[1 << 20];
   space_t sp;
@@ -516,6 +524,180 @@ START_TEST(t_fixed_space_many_records) {
   s = stats1(h);
   ck_assert_uint_eq(s.free_blocks, 0);
   ck_assert_uint_eq(s.live_blocks, 0);
+  valid1(h);
+  A1->destroy(h);
+}
+END_TEST
+
+/* ---- bin order: both representations keep the policy's order ------------------ */
+
+/* A merge removes members from the middle of their bin; the others keep
+ * their order: LIFO among the same size afterwards. */
+START_TEST(t_middle_removal_keeps_lifo) {
+  char *x[6], *g[6];
+  for (int i = 0; i < 6; i++) {
+    x[i] = A->malloc(H, 40); /* block size 48: bin 3 */
+    g[i] = A->malloc(H, 8);  /* guard, 16 bytes */
+    ck_assert(x[i] && g[i]);
+  }
+  for (int i = 0; i < 6; i++) A->free(H, x[i]); /* bin 3, oldest first: x0 .. x5 */
+  A->free(H, g[1]); /* x1 + g1 + x2 merge: x1 and x2 leave the middle of bin 3 */
+  valid(H);
+  tb_stats_t s = stats(H);
+  ck_assert_uint_eq(s.free_blocks, 5);
+  const int want[4] = {5, 4, 3, 0};
+  for (int k = 0; k < 4; k++) ck_assert_ptr_eq(A->malloc(H, 40), x[want[k]]);
+  /* The merged block (48 + 16 + 48 bytes) serves its exact size. */
+  ck_assert_ptr_eq(A->malloc(H, 112 - 8), x[1]);
+  valid(H);
+}
+END_TEST
+
+/* Best fit in a large bin: among equal fits the most recently freed wins;
+ * every member examined is a bin step (no exact fit: all are examined). */
+START_TEST(t_best_fit_tie_newest) {
+  const size_t sz[5] = {2032, 1920, 1808, 1920, 1856}; /* one large bin [1792, 2048) */
+  char *b[5], *g[5];
+  for (int i = 0; i < 5; i++) {
+    b[i] = A->malloc(H, sz[i] - 8);
+    g[i] = A->malloc(H, 8);
+    ck_assert(b[i] && g[i]);
+    ck_assert_uint_eq(tb_bin_index(sz[i]), tb_bin_index(2032));
+  }
+  for (int i = 0; i < 5; i++) A->free(H, b[i]);
+  tb_stats_t s0 = stats(H);
+  ck_assert_ptr_eq(A->malloc(H, 1904 - 8), b[3]); /* the 1920 freed last */
+  tb_stats_t s1 = stats(H);
+  if (tb_stats_enabled()) ck_assert_uint_eq(s1.bin_steps, s0.bin_steps + 5);
+  ck_assert_ptr_eq(A->malloc(H, 1904 - 8), b[1]); /* then the other 1920 */
+  /* An exact fit stops the scan at the newest member of that size. */
+  A->free(H, g[0]);             /* b0 (2032) + g0 merge: 2048, the next bin */
+  tb_stats_t s2 = stats(H);
+  ck_assert_ptr_eq(A->malloc(H, 1856 - 8), b[4]); /* newest member, exact: one step */
+  tb_stats_t s3 = stats(H);
+  if (tb_stats_enabled()) ck_assert_uint_eq(s3.bin_steps, s2.bin_steps + 1);
+  valid(H);
+}
+END_TEST
+
+/* Thousands of free blocks in one bin (arrays grow far past their first
+ * capacity): LIFO order survives the growth and removals from the middle.
+ * Level 1 with explicit checks: a level-3 walk after each of 16000
+ * operations would be quadratic. */
+START_TEST(t_bin_many_members) {
+  enum { N = 4000 };
+  const tb_allocator_t *A1 = tb_allocator_find(NAME, 1);
+  tb_heap_opts_t o = {.mode = TB_MODE_SINGLE};
+  tb_heap_t *h = A1->create(&o);
+  ck_assert_ptr_nonnull(h);
+  static char *x[N], *g[N];
+  for (int i = 0; i < N; i++) {
+    x[i] = A1->malloc(h, 40);
+    g[i] = A1->malloc(h, 8);
+  }
+  for (int i = 0; i < N; i++) A1->free(h, x[i]);
+  A1->free(h, g[N / 2]); /* x[N/2] and x[N/2 + 1] leave the middle */
+  A1->free(h, g[10]);    /* x[10] and x[11] too */
+  valid1(h);
+  ck_assert_uint_eq(stats1(h).free_blocks, N - 2);
+  bool order = true;
+  int bad = -1;
+  for (int i = N - 1; i >= 0; i--) {
+    if (i == N / 2 || i == N / 2 + 1 || i == 10 || i == 11) continue;
+    if (A1->malloc(h, 40) != x[i] && order) {
+      order = false;
+      bad = i;
+    }
+  }
+  ck_assert_msg(order, "bin order broken at block %d", bad);
+  ck_assert_uint_eq(stats1(h).free_blocks, 2);
+  valid1(h);
+  A1->destroy(h);
+}
+END_TEST
+
+/* Bin arrays live in their own space on the user space's os table: when
+ * its commits fail, a free still completes (a block a full bin cannot take
+ * is parked: free, in no bin), the heap stays valid, and the next
+ * operation that can fail returns NULL + ENOMEM before it starts; once
+ * commits succeed again everything is given back. The list variant needs
+ * no memory for its bins: there the same mallocs succeed. */
+START_TEST(t_growth_failure_bins) {
+  enum { N = 20000 };
+  const tb_allocator_t *A1 = tb_allocator_find(NAME, 1);
+  space_os_failing_t f;
+  space_t sp;
+  tb_heap_t *h = failing_heap(A1, &f, &sp, 4 << 20);
+  static char *x[N], *g[N];
+  for (int i = 0; i < N; i++) {
+    x[i] = A1->malloc(h, 40);
+    g[i] = A1->malloc(h, 8);
+    ck_assert(x[i] && g[i]);
+  }
+  tb_fill(g[0], 8, 9);
+  f.commits_left = 0;
+  for (int i = 0; i < N; i++) A1->free(h, x[i]); /* 20000 members in bin 3 */
+  valid1(h);
+  tb_stats_t s = stats1(h);
+  ck_assert_uint_eq(s.free_blocks, N); /* parked blocks included */
+  ck_assert_uint_eq(s.live_blocks, N);
+  errno = 0;
+  void *p = A1->malloc(h, 40);
+  void *q = A1->malloc(h, 8);
+  if (ARRAYS) {
+    ck_assert_int_ge(f.failures, 1);
+    ck_assert_ptr_null(p);
+    ck_assert_ptr_null(q);
+    ck_assert_int_eq(errno, ENOMEM);
+  } else {
+    ck_assert_int_eq(f.failures, 0);
+    ck_assert_ptr_eq(p, x[N - 1]);
+    ck_assert_ptr_nonnull(q);
+    A1->free(h, q);
+    A1->free(h, p);
+  }
+  valid1(h);
+  ck_assert(tb_verify(g[0], 8, 9));
+  f.commits_left = -1;
+  /* The repair gives parked blocks back before deciding: LIFO as if none
+   * had been parked (a parked block goes back as a free now would). */
+  p = A1->malloc(h, 40);
+  ck_assert_ptr_eq(p, x[N - 1]);
+  valid1(h);
+  A1->free(h, p);
+  for (int i = 0; i < N; i++) A1->free(h, g[i]);
+  s = stats1(h);
+  ck_assert_uint_eq(s.live_blocks, 0);
+  ck_assert_uint_eq(s.free_blocks, 0);
+  valid1(h);
+  A1->destroy(h);
+  space_destroy(&sp);
+}
+END_TEST
+
+/* metadata_bytes counts the bins' space too (arrays): it grows with a bin. */
+START_TEST(t_metadata_counts_bins) {
+  enum { N = 20000 };
+  static char *x[N], *g[N];
+  const tb_allocator_t *A1 = tb_allocator_find(NAME, 1);
+  tb_heap_opts_t o = {.mode = TB_MODE_SINGLE};
+  tb_heap_t *h = A1->create(&o);
+  for (int i = 0; i < N; i++) {
+    x[i] = A1->malloc(h, 40);
+    g[i] = A1->malloc(h, 8);
+  }
+  ck_assert(x[N - 1] && g[N - 1]);
+  tb_stats_t s0 = stats1(h);
+  for (int i = 0; i < N; i++) A1->free(h, x[i]); /* the guards keep them apart: 20000 members of bin 3 */
+  tb_stats_t s1 = stats1(h);
+  /* Same blocks, same records: only the bins' arrays can add metadata. */
+  if (ARRAYS) {
+    /* 20000 entries of 8 bytes; the first commit (up to a 64 KiB page) held some */
+    ck_assert_uint_ge(s1.metadata_bytes - s0.metadata_bytes, N * 8 - 65536);
+    ck_assert_uint_eq(s1.committed_bytes - s0.committed_bytes, s1.metadata_bytes - s0.metadata_bytes);
+  } else {
+    ck_assert_uint_eq(s1.metadata_bytes, s0.metadata_bytes);
+  }
   valid1(h);
   A1->destroy(h);
 }
@@ -548,7 +730,7 @@ END_TEST
 static const tb_allocator_t *M;
 static tb_heap_t *MH;
 static void msetup_level(int level) {
-  M = tb_allocator_find("oob", level);
+  M = tb_allocator_find(NAME, level);
   ck_assert_ptr_nonnull(M);
   tb_heap_opts_t o = {.mode = TB_MODE_SINGLE};
   MH = M->create(&o);
@@ -618,7 +800,7 @@ START_TEST(t_stale_after_reuse) {
 END_TEST
 
 static Suite *suite(void) {
-  Suite *s = suite_create("oob");
+  Suite *s = suite_create(NAME);
   TCase *tc = tcase_create("unit");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 120);
@@ -631,6 +813,11 @@ static Suite *suite(void) {
   tcase_add_test(tc, t_small_bin_lifo);
   tcase_add_test(tc, t_bin_index_bounds);
   tcase_add_test(tc, t_large_bin_best_fit);
+  tcase_add_test(tc, t_middle_removal_keeps_lifo);
+  tcase_add_test(tc, t_best_fit_tie_newest);
+  tcase_add_test(tc, t_bin_many_members);
+  tcase_add_test(tc, t_growth_failure_bins);
+  tcase_add_test(tc, t_metadata_counts_bins);
   tcase_add_test(tc, t_aligned_layouts);
   tcase_add_test(tc, t_aligned_large_mapped);
   tcase_add_test(tc, t_realloc_shrink_split);
@@ -661,7 +848,13 @@ static Suite *suite(void) {
   return s;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1) NAME = argv[1];
+  ARRAYS = strcmp(NAME, "oob-array") == 0;
+  if (!tb_allocator_find(NAME, 0) || (strcmp(NAME, "oob") != 0 && !ARRAYS)) {
+    fprintf(stderr, "test_oob: %s is not a variant of oob (oob, oob-array)\n", NAME);
+    return 2;
+  }
   SRunner *sr = srunner_create(suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);

@@ -8,6 +8,7 @@
  * then the test itself fills every live block, and every block it just
  * freed, with a pattern (in the buffer and in the shadow alike). Every other
  * byte of the buffer, free memory and the top included, must be unchanged.
+ * Run for either bin representation: `test_oob_untouched [oob|oob-array]`.
  */
 #include <check.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #define BUF_SIZE ((size_t)1 << 20)
 static _Alignas(4096) unsigned char buf[BUF_SIZE];
 static unsigned char shadow[BUF_SIZE];
+static const char *NAME = "oob"; /* the variant under test (argv[1]) */
 
 typedef struct {
   unsigned char *p;
@@ -45,7 +47,7 @@ static void fill_both(unsigned char *p, size_t n, unsigned s) {
 static void accept_word(unsigned char *p) { memcpy(shadow + (p - buf) - 8, p - 8, 8); }
 
 static void run(int level, uint64_t seed, long nops) {
-  const tb_allocator_t *A = tb_allocator_find("oob", level);
+  const tb_allocator_t *A = tb_allocator_find(NAME, level);
   ck_assert_ptr_nonnull(A);
   space_t sp;
   ck_assert_int_eq(space_init_fixed(&sp, buf, sizeof buf), 0);
@@ -160,8 +162,13 @@ END_TEST
 START_TEST(t_untouched_l3) { run(3, 0x0ddba11u + (uint64_t)_i, tb_env_long("TB_TEST_OPS", 20000) / 4); }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("oob-untouched");
+int main(int argc, char **argv) {
+  if (argc > 1) NAME = argv[1];
+  if (!tb_allocator_find(NAME, 0) || strncmp(NAME, "oob", 3) != 0) {
+    fprintf(stderr, "test_oob_untouched: %s is not a variant of oob\n", NAME);
+    return 2;
+  }
+  Suite *s = suite_create(NAME);
   TCase *tc = tcase_create("untouched");
   tcase_set_timeout(tc, 300);
   tcase_add_loop_test(tc, t_untouched_l0, 0, 2);
