@@ -343,9 +343,12 @@ static int run_main(int argc, char **argv) {
          * to the op that first reaches peak_live_bytes. */
         double meta_peak = -1;
         if (t.nthreads == 1 && copies <= 1 && t.peak_live_op > 0) {
-          tb_replay_cfg_t pc = {.alloc = allocs[ai], .touch = touch, .stop_after = t.peak_live_op};
+          tb_trace_t upto;
+          size_t upto_n;
+          tb_trace_prefix(&t, t.peak_live_op, &upto, &upto_n);
+          tb_replay_cfg_t pc = {.alloc = allocs[ai], .touch = touch};
           tb_replay_result_t pr;
-          if (tb_replay_run(&t, &pc, &pr, err, sizeof err)) {
+          if (tb_replay_run(&upto, &pc, &pr, err, sizeof err)) {
             fprintf(stderr, "testbed run: %s: run %u, replay to the peak: %s\n", workload, run, err);
             rc = 1;
           } else {

@@ -87,7 +87,6 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
   uint32_t stream = R->cfg->copies > 1 ? 0 : tid;
   const tb_op_t *ops = t->ops[stream];
   size_t n = t->nops[stream];
-  if (R->cfg->stop_after && R->cfg->stop_after < n) n = R->cfg->stop_after; /* single stream only */
   void **ptrs = R->ptrs + (R->cfg->copies > 1 ? (size_t)tid * t->nobjects : 0);
   atomic_size_t *done = &R->prog[tid].done;
   uint64_t sum = 0;
@@ -254,10 +253,6 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
     snprintf(err, errlen, "a trace with %u streams cannot be replicated over %u threads", t->nthreads, copies);
     return -1;
   }
-  if (cfg->stop_after && (copies > 1 || t->nthreads != 1)) {
-    snprintf(err, errlen, "stopping after op %zu needs a single-stream trace on one thread", cfg->stop_after);
-    return -1;
-  }
   run_t *R = calloc(1, sizeof *R);
   if (!R) {
     snprintf(err, errlen, "out of memory");
@@ -290,14 +285,6 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
   touches *= copies;
   res->threads = R->nthreads;
   res->ops = t->total_ops * copies - (cfg->touch == TB_TOUCH_NONE ? touches : 0);
-  if (cfg->stop_after && cfg->stop_after < t->nops[0]) { /* one stream, no syncs */
-    R->total = cfg->stop_after;
-    res->ops = 0;
-    for (size_t i = 0; i < cfg->stop_after; i++) {
-      unsigned c = t->ops[0][i].code;
-      res->ops += cfg->touch != TB_TOUCH_NONE || (c != TB_OP_READ && c != TB_OP_WRITE);
-    }
-  }
 
   tb_heap_opts_t ho = {.mode = R->nthreads > 1 ? TB_MODE_LOCKED : TB_MODE_SINGLE};
   space_t fixed;

@@ -44,9 +44,6 @@ typedef struct tb_replay_cfg_s {
                        before the window (so the kernel's first-touch faults are
                        not counted: used to measure the harness with bump) */
   bool pin;         /* bind replay thread t to core t (harness/measure/topology.h) */
-  size_t stop_after; /* > 0: replay only the first stop_after ops of a single-stream
-                        trace (one thread), e.g. t->peak_live_op to take the
-                        allocator's statistics at the trace's peak live bytes */
   size_t nbackends; /* opened backend instances wrapped around the window */
   const tb_backend_t *backend[TB_REPLAY_MAX_BACKENDS];
   tb_backend_inst_t *inst[TB_REPLAY_MAX_BACKENDS];

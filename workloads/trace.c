@@ -815,6 +815,14 @@ int tb_trace_load(const char *path, tb_trace_t *t, char *err, size_t errlen) {
   return 0;
 }
 
+void tb_trace_prefix(const tb_trace_t *t, size_t n, tb_trace_t *view, size_t *nops_storage) {
+  *view = *t;
+  *nops_storage = n < t->nops[0] ? n : t->nops[0];
+  view->nops = nops_storage;
+  view->total_ops = *nops_storage; /* one stream: no syncs */
+  view->nruns = 0;                 /* the file order is not the view's */
+}
+
 void tb_trace_free(tb_trace_t *t) {
   for (uint32_t i = 0; i < t->nthreads; i++) free(t->ops[i]);
   free(t->ops);

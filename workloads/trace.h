@@ -89,6 +89,12 @@ typedef enum { TB_COMPRESS_NONE = 0, TB_COMPRESS_GZIP = 1, TB_COMPRESS_ZSTD = 2 
 int tb_trace_load(const char *path, tb_trace_t *t, char *err, size_t errlen);
 void tb_trace_free(tb_trace_t *t);
 
+/* A view of the first n ops of single-stream trace t (n <= t->nops[0]),
+ * sharing t's ops: replaying it stops there (e.g. n = t->peak_live_op, to
+ * see the heap when the live bytes peak). *nops_storage holds the view's
+ * length; the view needs no freeing and lives as long as t. */
+void tb_trace_prefix(const tb_trace_t *t, size_t n, tb_trace_t *view, size_t *nops_storage);
+
 /* Streaming writer for sources: ops in global order with their thread.
  * Writes to a temporary name beside `path` and renames on a successful
  * close, so no half-written trace is ever left behind; abort() on error

@@ -447,12 +447,14 @@ START_TEST(stop_at_the_peak) {
   ck_assert_uint_eq(t.peak_live_op, 200);
   const tb_allocator_t *a = tb_allocator_find("inline", 0);
   ck_assert_ptr_nonnull(a);
-  tb_replay_cfg_t cfg = {.alloc = a, .touch = TB_TOUCH_NONE, .stop_after = t.peak_live_op};
+  tb_trace_t upto;
+  size_t upto_n;
+  tb_trace_prefix(&t, t.peak_live_op, &upto, &upto_n);
+  tb_replay_cfg_t cfg = {.alloc = a, .touch = TB_TOUCH_NONE};
   tb_replay_result_t peak, end;
-  ck_assert_msg(tb_replay_run(&t, &cfg, &peak, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(tb_replay_run(&upto, &cfg, &peak, err, sizeof err) == 0, "%s", err);
   ck_assert_uint_eq(peak.ops, 200);
   ck_assert_uint_eq(peak.stats.live_blocks, 200);
-  cfg.stop_after = 0;
   ck_assert_msg(tb_replay_run(&t, &cfg, &end, err, sizeof err) == 0, "%s", err);
   ck_assert_uint_eq(end.ops, 402);
   ck_assert_uint_eq(end.stats.live_blocks, 0);
