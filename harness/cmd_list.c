@@ -19,10 +19,14 @@ static int list_main(int argc, char **argv) {
   printf("allocators (check level used by default: %d; statistics %s):\n", tb_default_check_level(),
          tb_stats_enabled() ? "on" : "off");
   const tb_allocator_t *a;
+  int wname = 0;
+  for (size_t i = 0; (a = tb_allocator_at(i, 0)) != NULL; i++)
+    if ((int)strlen(a->name) > wname) wname = (int)strlen(a->name);
   for (size_t i = 0; (a = tb_allocator_at(i, 0)) != NULL; i++) {
-    printf("  %-8s %s%s%s%s  %s\n", a->name, (a->caps & TB_CAP_FREE) ? "free " : "",
-           (a->caps & TB_CAP_SPACE) ? "space " : "", (a->caps & TB_CAP_CHECK) ? "check " : "",
-           (a->caps & TB_CAP_DETECT_FREE) ? "detect-free " : "", a->description);
+    char caps[64];
+    snprintf(caps, sizeof caps, "%s%s%s%s", (a->caps & TB_CAP_FREE) ? "free " : "", (a->caps & TB_CAP_SPACE) ? "space " : "",
+             (a->caps & TB_CAP_CHECK) ? "check " : "", (a->caps & TB_CAP_DETECT_FREE) ? "detect-free " : "");
+    printf("  %-*s %-30s %s\n", wname, a->name, caps, a->description);
   }
   /* workloads: generators (workloads/gen.c); trace files are named by path */
   printf("workloads (--workload FILE, or gen:NAME[:KEY=VALUE...]; testbed gen --help):\n");
