@@ -80,7 +80,13 @@ static volatile uint64_t touch_sink; /* keeps read touches from being optimized 
  * overhead" in harness/README.md for how that was measured). The loop
  * makes exactly one allocator call per allocator op, in trace order
  * (tests/harness/test_replay.c checks it with a spy allocator). */
-static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t tid, bool mt, tb_touch_t touch) {
+/* dry (cfg.dry, a copy of its own): the same branches, with every allocator
+ * call and touch replaced by an empty asm statement that takes the call's
+ * arguments and gives back an opaque non-NULL token, so the compiler keeps
+ * the loads, the branches and the result check but emits no call. */
+#define TB_DRY(p, x) __asm__ volatile("" : "=r"(p) : "0"((void *)(x)))
+static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t tid, bool mt, tb_touch_t touch,
+                                                             bool dry) {
   const tb_trace_t *t = R->t;
   const tb_allocator_t *a = R->cfg->alloc;
   tb_heap_t *h = R->heap;
@@ -100,34 +106,50 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
       const unsigned code = op->code;
       void *p;
       if (code == TB_OP_FREE) {
-        a->free(h, ptrs[op->id]);
+        if (dry)
+          __asm__ volatile("" : : "r"(ptrs[op->id]));
+        else
+          a->free(h, ptrs[op->id]);
         ptrs[op->id] = NULL;
       } else if (code >= TB_OP_MALLOC && code <= TB_OP_REALLOC) {
-        if (code == TB_OP_MALLOC)
-          p = a->malloc(h, op->arg);
-        else if (code == TB_OP_CALLOC)
-          p = a->calloc(h, 1, op->arg);
-        else if (code == TB_OP_REALLOC)
-          p = a->realloc(h, ptrs[op->id], op->arg);
-        else
-          p = a->aligned_alloc(h, (size_t)1 << op->align, op->arg);
+        if (code == TB_OP_MALLOC) {
+          if (dry)
+            TB_DRY(p, op->arg | 1);
+          else
+            p = a->malloc(h, op->arg);
+        } else if (code == TB_OP_CALLOC) {
+          if (dry)
+            TB_DRY(p, op->arg | 3);
+          else
+            p = a->calloc(h, 1, op->arg);
+        } else if (code == TB_OP_REALLOC) {
+          if (dry)
+            TB_DRY(p, ((uintptr_t)ptrs[op->id] + op->arg) | 5);
+          else
+            p = a->realloc(h, ptrs[op->id], op->arg);
+        } else {
+          if (dry)
+            TB_DRY(p, ((size_t)1 << op->align) | op->arg | 7);
+          else
+            p = a->aligned_alloc(h, (size_t)1 << op->align, op->arg);
+        }
         if (__builtin_expect(!p, 0)) {
           fail(R, tid, i, op, code == TB_OP_REALLOC ? "realloc failed (out of memory)" : "allocation failed (out of memory)");
           return -1;
         }
         ptrs[op->id] = p;
-        if (touch == TB_TOUCH_FULL) memset(p, (int)(op->id | 1), op->arg);
+        if (touch == TB_TOUCH_FULL && !dry) memset(p, (int)(op->id | 1), op->arg);
       } else {
         switch (code) {
         case TB_OP_READ:
-          if (touch != TB_TOUCH_NONE) {
+          if (touch != TB_TOUCH_NONE && !dry) {
             const unsigned char *c = (const unsigned char *)ptrs[op->id] + tb_touch_offset(op);
             uint32_t len = tb_touch_len(op);
             for (uint32_t k = 0; k < len; k++) sum += c[k];
           }
           break;
         case TB_OP_WRITE:
-          if (touch != TB_TOUCH_NONE)
+          if (touch != TB_TOUCH_NONE && !dry)
             memset((char *)ptrs[op->id] + tb_touch_offset(op), (int)(i & 0xff), tb_touch_len(op));
           break;
         case TB_OP_SYNC:
@@ -158,13 +180,15 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
 
 static int replay_stream(run_t *R, uint32_t tid) {
   bool mt = R->nthreads > 1;
+  if (R->cfg->dry) /* touches are dispatched and skipped, whatever the mode */
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_NONE, true) : replay_loop(R, tid, false, TB_TOUCH_NONE, true);
   switch (R->cfg->touch) {
   case TB_TOUCH_NONE:
-    return mt ? replay_loop(R, tid, true, TB_TOUCH_NONE) : replay_loop(R, tid, false, TB_TOUCH_NONE);
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_NONE, false) : replay_loop(R, tid, false, TB_TOUCH_NONE, false);
   case TB_TOUCH_FULL:
-    return mt ? replay_loop(R, tid, true, TB_TOUCH_FULL) : replay_loop(R, tid, false, TB_TOUCH_FULL);
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_FULL, false) : replay_loop(R, tid, false, TB_TOUCH_FULL, false);
   default:
-    return mt ? replay_loop(R, tid, true, TB_TOUCH_TRACE) : replay_loop(R, tid, false, TB_TOUCH_TRACE);
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_TRACE, false) : replay_loop(R, tid, false, TB_TOUCH_TRACE, false);
   }
 }
 
@@ -372,7 +396,7 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
   if (atomic_load(&R->failed)) {
     snprintf(err, errlen, "%s: %s", cfg->alloc->name, R->err);
     rc = -1;
-  } else {
+  } else if (!cfg->dry) {
     cfg->alloc->stats(R->heap, &res->stats);
     char why[256] = "";
     if (cfg->validate && (cfg->alloc->caps & TB_CAP_CHECK) && !cfg->alloc->check(R->heap, why, sizeof why)) {
@@ -381,7 +405,7 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
     }
   }
   /* Leftovers: free them (glibc's heap is the process's and outlives us). */
-  for (size_t i = 0; i < nslots; i++)
+  for (size_t i = 0; i < nslots && !cfg->dry; i++) /* dry: the slots hold tokens */
     if (R->ptrs[i]) cfg->alloc->free(R->heap, R->ptrs[i]);
   cfg->alloc->destroy(R->heap);
   if (pre) munmap(pre, cfg->prefault);

@@ -44,6 +44,12 @@ typedef struct tb_replay_cfg_s {
                        before the window (so the kernel's first-touch faults are
                        not counted: used to measure the harness with bump) */
   bool pin;         /* bind replay thread t to core t (harness/measure/topology.h) */
+  bool dry;         /* dispatch only: every op goes through the loop's branches
+                       as usual but no allocator is called and no memory is
+                       touched (a slot gets a token); syncs still wait. What is
+                       left is the loop's own dispatch: a floor under the
+                       harness overhead (testbed run --overhead). The heap is
+                       created and destroyed, nothing else; no statistics. */
   size_t nbackends; /* opened backend instances wrapped around the window */
   const tb_backend_t *backend[TB_REPLAY_MAX_BACKENDS];
   tb_backend_inst_t *inst[TB_REPLAY_MAX_BACKENDS];

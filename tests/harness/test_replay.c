@@ -301,6 +301,38 @@ START_TEST(dispatch_makes_each_call_in_order) {
 }
 END_TEST
 
+/* The dry replay (cfg.dry, the dispatch floor testbed run --overhead
+ * prints) walks the same trace, every touch mode and the multi-threaded
+ * loop included, without calling the allocator once and without touching
+ * memory (the slots hold tokens that a touch would fault on), and still
+ * counts the same ops and stops at a corrupt op. */
+START_TEST(dry_replay_calls_nothing) {
+  enum { N = 6000, OBJ = 64 };
+  static tb_op_t ops[N];
+  tb_trace_t t;
+  random_trace(&t, ops, N, OBJ, 777);
+  size_t allocator_ops = 0;
+  for (size_t i = 0; i < N; i++) allocator_ops += ops[i].code <= TB_OP_FREE;
+  for (int touch = TB_TOUCH_NONE; touch <= TB_TOUCH_FULL; touch++)
+    for (uint32_t copies = 1; copies <= 2; copies++) {
+      char err[512] = "";
+      tb_replay_cfg_t cfg = {.alloc = &spy, .touch = (tb_touch_t)touch, .copies = copies, .dry = true};
+      tb_replay_result_t r;
+      ck_assert_msg(tb_replay_run(&t, &cfg, &r, err, sizeof err) == 0, "%s", err);
+      ck_assert_uint_eq(r.ops, copies * (touch == TB_TOUCH_NONE ? allocator_ops : N));
+      ck_assert_uint_eq(r.threads, copies);
+      ck_assert_msg(spy_n == 0, "touch %d, %u copies: the dry replay made %zu allocator calls", touch, copies, spy_n);
+    }
+  ops[N / 2].code = 200;
+  char err[512] = "";
+  tb_replay_cfg_t cfg = {.alloc = &spy, .dry = true};
+  tb_replay_result_t r;
+  ck_assert_int_ne(tb_replay_run(&t, &cfg, &r, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "corrupt decoded op"), "%s", err);
+  ck_assert_uint_eq(spy_n, 0);
+}
+END_TEST
+
 START_TEST(dispatch_rejects_corrupt_ops) {
   static const uint8_t corrupt[] = {0, 9, 15, 200};
   tb_op_t ops[4] = {{.code = TB_OP_MALLOC, .id = 0, .arg = 10},
@@ -516,6 +548,7 @@ int main(int argc, char **argv) {
   tcase_add_loop_test(tc, single_threaded_all_touch_modes_level3, 0, (int)(sizeof st_specs / sizeof st_specs[0]));
   tcase_add_test(tc, one_stream_replicated_over_threads);
   tcase_add_test(tc, dispatch_makes_each_call_in_order);
+  tcase_add_test(tc, dry_replay_calls_nothing);
   tcase_add_loop_test(tc, dispatch_rejects_corrupt_ops, 0, 4);
   tcase_add_test(tc, results_all_or_nothing);
   tcase_add_loop_test(tc, run_bad_inputs, 0, (int)(sizeof bad_runs / sizeof bad_runs[0]));
