@@ -4,6 +4,14 @@
  * fallbacks); one that cannot be counted is dropped, named once on stderr,
  * and reported NA. Without PAPI in the build the backend is unavailable.
  *
+ * A machine where PAPI can count nothing at all (its CPU component,
+ * perf_event, is disabled: a VM without a PMU where libpfm4 finds no PMU,
+ * so not even perf's software events are reachable through PAPI) still
+ * opens the backend: every metric is NA and one notice says why, so an
+ * experiment that lists papi runs everywhere. Where PAPI works but none of
+ * the events asked for can be counted, that is the caller's mistake and
+ * open fails.
+ *
  * The profile part of the spec ("papi:EV1+EV2") replaces the default
  * metric list by raw event names; each event is then its own metric.
  */
@@ -68,6 +76,7 @@ struct tb_backend_inst_s {
   bool mpx;              /* event sets are multiplexed */
   int es[MAX_THREADS];   /* per-thread event set, PAPI_NULL when none */
   int threads_counted;
+  bool nothing;          /* PAPI counts nothing here: no event sets, all NA */
   char thread_err[200];  /* first per-thread failure: all metrics NA */
   pthread_t opener;      /* stays registered with PAPI (it keeps calling it) */
   pthread_mutex_t lock;
@@ -97,6 +106,20 @@ static void papi_init(void) {
     return;
   }
   init_status = PAPI_OK;
+}
+
+/* Whether PAPI's CPU component (perf_event: presets, native events and
+ * perf's software events) is disabled here; why, from PAPI, when it is. */
+static bool cpu_component_disabled(char *why, size_t whylen) {
+  int cidx = PAPI_get_component_index("perf_event");
+  const PAPI_component_info_t *ci = cidx >= 0 ? PAPI_get_component_info(cidx) : NULL;
+  if (!ci) {
+    snprintf(why, whylen, "this PAPI has no perf_event component");
+    return true;
+  }
+  if (!ci->disabled) return false;
+  snprintf(why, whylen, "perf_event component disabled: %s", ci->disabled_reason[0] ? ci->disabled_reason : "no reason given");
+  return true;
 }
 
 /* Make an event set of codes[0..n) (multiplexed when mpx); PAPI_OK or the
@@ -243,6 +266,19 @@ static tb_backend_inst_t *papi_open(const char *profile, int nthreads, char *err
   } else {
     for (size_t i = 0; i < sizeof default_metrics / sizeof default_metrics[0]; i++) b->m[b->nm++].def = default_metrics[i];
   }
+  char why[160];
+  if (cpu_component_disabled(why, sizeof why)) {
+    b->nothing = true;
+    for (int i = 0; i < b->nm; i++) snprintf(b->m[i].why, sizeof b->m[i].why, "%s", why);
+    char msg[sizeof last_notice];
+    snprintf(msg, sizeof msg, "PAPI can count nothing here (%s); every papi metric is NA", why);
+    if (strcmp(msg, last_notice) != 0) { /* once per process, as below */
+      snprintf(last_notice, sizeof last_notice, "%s", msg);
+      notices_printed++;
+      fprintf(stderr, "testbed: papi: %s\n", msg);
+    }
+    return b;
+  }
   probe(b);
   int nacc = 0;
   for (int i = 0; i < b->nm; i++) nacc += b->m[i].used != NULL;
@@ -256,7 +292,7 @@ static tb_backend_inst_t *papi_open(const char *profile, int nthreads, char *err
 }
 
 static void papi_thread_begin(tb_backend_inst_t *b, int tid) {
-  if (tid < 0 || tid >= MAX_THREADS) return;
+  if (tid < 0 || tid >= MAX_THREADS || b->nothing) return;
   int codes[MAX_METRICS], n = 0, bad;
   for (int i = 0; i < b->nm; i++)
     if (b->m[i].used) codes[n++] = b->m[i].code;
@@ -294,7 +330,7 @@ static void papi_thread_end(tb_backend_inst_t *b, int tid) {
 static void papi_window(tb_backend_inst_t *b) {}
 
 static void papi_report(tb_backend_inst_t *b, uint64_t ops, tb_emit_fn emit, void *ctx) {
-  bool failed = b->thread_err[0] || b->threads_counted == 0;
+  bool failed = b->nothing || b->thread_err[0] || b->threads_counted == 0;
   if (b->thread_err[0]) fprintf(stderr, "testbed: papi: counting failed (%s); every papi metric is NA\n", b->thread_err);
   for (int i = 0; i < b->nm; i++) {
     metric_t *m = &b->m[i];
@@ -329,8 +365,22 @@ static bool papi_available(char *why, size_t whylen) {
     snprintf(why, whylen, "%s", init_msg);
     return false;
   }
-  snprintf(why, whylen, "PAPI %d.%d.%d", PAPI_VERSION_MAJOR(PAPI_VERSION), PAPI_VERSION_MINOR(PAPI_VERSION),
-           PAPI_VERSION_REVISION(PAPI_VERSION));
+  char off[160];
+  int l = snprintf(why, whylen, "PAPI %d.%d.%d", PAPI_VERSION_MAJOR(PAPI_VERSION), PAPI_VERSION_MINOR(PAPI_VERSION),
+                   PAPI_VERSION_REVISION(PAPI_VERSION));
+  if (cpu_component_disabled(off, sizeof off) && l >= 0 && (size_t)l < whylen)
+    snprintf(why + l, whylen - (size_t)l, "; counts nothing here (%s): its metrics are NA", off);
+  return true;
+}
+
+bool tb_papi_counts_anything(char *why, size_t whylen) {
+  pthread_once(&init_once, papi_init);
+  if (init_status != PAPI_OK) {
+    snprintf(why, whylen, "%s", init_msg);
+    return false;
+  }
+  if (cpu_component_disabled(why, whylen)) return false;
+  snprintf(why, whylen, "PAPI's perf_event component is enabled");
   return true;
 }
 
@@ -338,6 +388,11 @@ bool tb_papi_hw_cache_countable(char *why, size_t whylen) {
   pthread_once(&init_once, papi_init);
   if (init_status != PAPI_OK) {
     snprintf(why, whylen, "%s", init_msg);
+    return false;
+  }
+  char off[160];
+  if (cpu_component_disabled(off, sizeof off)) {
+    snprintf(why, whylen, "PAPI cannot count anything here (%s)", off);
     return false;
   }
   tb_backend_inst_t *b = calloc(1, sizeof *b);
@@ -374,6 +429,10 @@ static bool papi_available(char *why, size_t whylen) {
   return false;
 }
 bool tb_papi_hw_cache_countable(char *why, size_t whylen) {
+  snprintf(why, whylen, "built without PAPI");
+  return false;
+}
+bool tb_papi_counts_anything(char *why, size_t whylen) {
   snprintf(why, whylen, "built without PAPI");
   return false;
 }

@@ -22,6 +22,11 @@
  * not, why (one line). Without PAPI in the build: false. */
 bool tb_papi_hw_cache_countable(char *why, size_t whylen);
 
+/* Whether PAPI can count anything here: false when its CPU component
+ * (perf_event) is disabled, e.g. a VM without a PMU, where the backend
+ * opens with every metric NA; why, in one line. Without PAPI: false. */
+bool tb_papi_counts_anything(char *why, size_t whylen);
+
 /* The notice printed for dropped events is also kept here (for tests):
  * the last one printed, or "" when none was. */
 const char *tb_papi_last_notice(void);
