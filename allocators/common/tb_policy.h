@@ -43,11 +43,32 @@
  * Freeing merges immediately with both physical neighbours if they are free
  * (two free blocks never touch), and with the top if it is the next block;
  * the result goes to the head of its bin (LIFO).
- * realloc: shrinking splits off the tail when it is at least MIN_BLOCK;
- * growing takes from a free next neighbour or the top when the sum is
- * already enough (splitting the rest; the space is never grown for it);
- * otherwise allocate, copy, free. A block whose new size is large moves to
- * the system.
+ * realloc of a block of size `have` to block size s (neither large):
+ *   - s <= have: the block stays as it is while have <= tb_realloc_room(s)
+ *     = 2 s (the room a move to s would have given it); only a real
+ *     shrink, below half the block, splits the tail off down to s (when
+ *     the tail is at least MIN_BLOCK).
+ *   - s > have: it grows in place into a free next neighbour or the top
+ *     when they already hold s (taking s, splitting the rest off when it
+ *     is at least MIN_BLOCK; the space is never grown for it); otherwise
+ *     it moves: allocate tb_realloc_room(s) = 2 s by the fit rule (s when
+ *     2 s cannot be had), copy, free.
+ *   Why: a block that grows by realloc tends to keep growing (strings,
+ *   vectors, buffers read in pieces). Without room, a growing block whose
+ *   next neighbour is in use moves on every step (allocate, copy the whole
+ *   block, free), and small blocks allocated between steps soon fill the
+ *   freed place and are carved from the top right behind the new one, so
+ *   it moves again after 25-50% more growth (measured: 8-12 moves where
+ *   glibc, whose per-thread cache keeps small blocks apart, makes 1).
+ *   Doubling on a move makes the copying amortised O(1) per byte of
+ *   growth, as an application's own vector doubling does, and keeping the
+ *   room on the next small change (mimalloc's rule too: no shrink while the
+ *   request is at least half the block) makes the following growth a
+ *   compare. Growth in place copies nothing and takes no room, which keeps
+ *   the cost in memory to the moves: a block realloc moved is at most half
+ *   room, and a real shrink gives the tail back. Room never makes a block
+ *   large; a block whose new size is large moves to the system exactly
+ *   (large blocks stay put while they fit and stay large).
  * aligned allocation of n bytes at alignment a > 16: a block of
  * tb_aligned_take_size(s, a, MIN_BLOCK) bytes is taken by the fit rule
  * (whether it is large is decided on s alone), the aligned block is placed
@@ -157,6 +178,27 @@ static inline bool tb_should_split(size_t have, size_t need, size_t min_block) {
 static inline size_t tb_aligned_take_size(size_t s, size_t a, size_t min_block) {
   return s + a - TB_ALIGN_SIZE + (min_block > TB_ALIGN_SIZE ? min_block : 0);
 }
+
+/* The block size a realloc that moves a block growing to block size s
+ * asks for, and the largest block it leaves in place for s:
+ * TB_REALLOC_ROOM times s, kept below TB_LARGE_THRESHOLD (room must not
+ * turn a block into a large one); s itself from the threshold on. s >= 16
+ * is a multiple of 16, so is the result, and s <= result. The factor
+ * trades memory (a moved block is at most 1 - 1/factor room) for copying
+ * (at most 1/(factor - 1) of the final size): 2 is the usual choice of
+ * growable arrays. */
+#define TB_REALLOC_ROOM 2u
+_Static_assert(TB_REALLOC_ROOM >= 1, "room never shrinks a block");
+static inline size_t tb_realloc_room(size_t s) {
+  if (s >= TB_LARGE_THRESHOLD) return s;
+  return s < TB_LARGE_THRESHOLD / TB_REALLOC_ROOM ? TB_REALLOC_ROOM * s : TB_LARGE_THRESHOLD - TB_ALIGN_SIZE;
+}
+_Static_assert((TB_LARGE_THRESHOLD & TB_ALIGN_MASK) == 0, "room stays a block size below the threshold");
+
+/* Whether realloc to block size s <= have leaves a block of `have` bytes
+ * whole: it is no larger than a move to s would have made it. Otherwise
+ * the request is a real shrink and the tail goes (tb_should_split). */
+static inline bool tb_realloc_keeps(size_t have, size_t s) { return have <= tb_realloc_room(s); }
 
 /* Whether a block size goes straight to the system (growable spaces only). */
 static inline bool tb_is_large(size_t block_size, bool space_can_grow) {

@@ -223,6 +223,28 @@ static tb_noinline void *oob_malloc_split_fast(tb_heap_t *h, size_t n, unsigned 
 }
 #endif
 
+#if TB_CHECK_LEVEL < 3 && !OOB_BINS_ARRAY
+/* Step 2 of the fit rule for small exact bin b: the first non-empty bin
+ * above it (TB_NBINS: none). When the remainder of the last step-2 split
+ * of the fast path still heads its bin and no bin between b and it is
+ * non-empty, that bin is the answer, found without the bitmap search and
+ * the bin-head load that follows it. Small blocks carved one after the
+ * other out of one free block (a block freed by a realloc move, then
+ * small allocations) are that case; each split waits for the previous
+ * one's stores (the bitmap, then the bin head, then the record), which
+ * makes it about twice as slow as a split of the top (measured on AMD Zen
+ * 5: about 25 against 12 cycles); the hint takes the bitmap search off
+ * that chain (about 10% of the split). It is checked, never trusted, so
+ * the decision is the fit rule's. */
+static tb_always_inline unsigned oob_step2_bin(const tb_heap_t *h, unsigned b) {
+  uint32_t lr = h->rem;
+  unsigned lb = h->rem_bin;
+  if (lb > b && lb < 64 && lr && h->bin[lb] == lr && !(h->map.w[0] & (((uint64_t)1 << lb) - ((uint64_t)2 << b))))
+    return lb;
+  return tb_binmap_next(&h->map, b + 1);
+}
+#endif
+
 #if TB_CHECK_LEVEL < 3
 /* The fast paths for a caller that holds the heap (unlocked, level < 3),
  * used by malloc and by realloc's move. For a small request: the head of
@@ -265,7 +287,11 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
       return oob_enframe(h, i, r->off);
     }
     unsigned nb;
+#if OOB_BINS_ARRAY
     if ((h->map.w[0] | h->map.w[1]) && (nb = tb_binmap_next(&h->map, b + 1)) < TB_NBINS) {
+#else
+    if ((h->map.w[0] | h->map.w[1]) && (nb = oob_step2_bin(h, b)) < TB_NBINS) {
+#endif
       /* Step 2 of the fit rule: the newest block of the first non-empty
        * bin above, split (its remainder is at least 16 bytes: every block
        * there is larger than s, sizes are multiples of 16). */
@@ -285,6 +311,8 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
         uint64_t have = oob_size(r), boff = r->off;
         oob_split_tail(h, i, j, boff, have, s);
         oob_bin_insert(h, j);
+        h->rem = j;
+        h->rem_bin = tb_bin_index(have - s);
         TB_STAT_INC(h->st, bin_steps);
         TB_STAT_INC(h->st, splits);
         TB_STAT_INC(h->st, mallocs);

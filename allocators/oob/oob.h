@@ -186,6 +186,8 @@ struct tb_heap_s {
   uint32_t parked_tail;  /* newest PARKED record (meaningful while parked != 0) */
   oob_bin_t bins[TB_NBINS]; /* the members of each bin, oldest first */
 #else
+  uint32_t rem;          /* a hint for the malloc fast path: the remainder of its last step-2 split */
+  uint32_t rem_bin;      /* ... and the bin it went to; the hint holds only while it heads that bin */
   uint32_t bin[TB_NBINS]; /* head record of each bin (most recently freed) */
 #endif
   space_t *space;       /* the user region */

@@ -1,6 +1,8 @@
-/* realloc.c: realloc and usable_size. In place when shrinking (the tail is
- * given back) and when growing into a free successor or the top;
- * otherwise allocate, copy, free. */
+/* realloc.c: realloc and usable_size, by the policy of tb_policy.h: a
+ * block keeps its room on a small change and gives back its tail only on a
+ * real shrink; it grows in place into a free successor or the top when
+ * they hold enough, otherwise it moves, taking room (tb_realloc_room):
+ * allocate, copy, free. */
 #include "oob.h"
 
 static size_t oob_usable_of(tb_heap_t *h, uint32_t i) {
@@ -23,7 +25,7 @@ static size_t oob_usable_size(tb_heap_t *h, const void *p) {
  * now would (the same as joining n and splitting the tail off with a new
  * record, one record fewer to recycle and take); with no remainder n is
  * recycled. */
-static tb_always_inline void oob_grow_into_next(tb_heap_t *h, uint32_t i, uint32_t n, uint64_t have, size_t s) {
+static tb_noinline void oob_grow_into_next(tb_heap_t *h, uint32_t i, uint32_t n, uint64_t have, size_t s) {
   oob_rec_t *rec = h->rec, *r = &rec[i], *x = &rec[n];
   uint64_t xs = oob_size(x), rem = have + xs - s;
   unsigned xb = tb_bin_index(xs);
@@ -51,16 +53,15 @@ static bool oob_grow_in_place(tb_heap_t *h, uint32_t i, size_t s) {
   /* A block that becomes large moves to the system (as in inline). */
   if (tb_is_large(s, h->can_grow)) return false;
   if (s <= have) {
-    oob_shrink(h, i, s);
+    if (!tb_realloc_keeps(have, s)) oob_shrink(h, i, s);
     return true;
   }
   uint32_t n = r->next;
   if (!n) { /* the top follows */
-    size_t need = s - have;
     /* Only what the top holds already: the space is not grown for an
      * in-place realloc (tb_policy.h; inline does the same). */
-    if (h->limit - h->top_off < need) return false;
-    h->top_off += need;
+    if (h->limit - h->top_off < s - have) return false;
+    h->top_off += s - have;
     oob_set(r, s, OOB_USED);
     return true;
   }
@@ -70,71 +71,65 @@ static bool oob_grow_in_place(tb_heap_t *h, uint32_t i, size_t s) {
   return true;
 }
 
-static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
+/* The new block of a realloc that moves record i (request n, block size s
+ * not large): when the block grows (it is not large: it failed to resize,
+ * so s is above its size) the room of s, else exactly n; the room falls
+ * back to n when it cannot be had. The fast version (unlocked, below
+ * level 3) and the general one decide alike. */
+static bool oob_move_room(tb_heap_t *h, uint32_t i, size_t s) {
+  return oob_status(&h->rec[i]) != OOB_LARGE && !tb_is_large(s, h->can_grow);
+}
+
+#if TB_CHECK_LEVEL < 3
+static tb_always_inline void *oob_move_unlocked(tb_heap_t *h, uint32_t i, size_t s, size_t n) {
+  if (oob_move_room(h, i, s)) {
+    void *q = oob_malloc_unlocked(h, tb_realloc_room(s) - TB_WORD);
+    if (tb_likely(q != NULL)) return q;
+  }
+  return oob_malloc_core(h, n); /* the same decision as oob_malloc_unlocked, rarely needed */
+}
+
+/* The move of the fast path below: the small block i (`have` bytes, user
+ * pointer p) grows to block size s (request n) and its successor is in
+ * use. Out of line, so that the in-place cases of the fast path are a leaf
+ * that saves no registers (measured: the prologue and epilogue were a
+ * third of realloc's time in realloc_copy). */
+static tb_noinline void *oob_move_copy_unlocked(tb_heap_t *h, uint32_t i, void *p, uint64_t have, size_t s, size_t n) {
+  void *q = oob_move_unlocked(h, i, s, n);
+  if (q) {
+    memcpy(q, p, have - TB_WORD); /* have - 8 < n: the whole old block */
+    oob_release_unlocked(h, i, p);
+  }
+  return q;
+}
+#endif
+
+static void *oob_move_core(tb_heap_t *h, uint32_t i, size_t s, size_t n) {
+  if (oob_move_room(h, i, s)) {
+    void *q = oob_malloc_core(h, tb_realloc_room(s) - TB_WORD);
+    if (q) return q;
+  }
+  return oob_malloc_core(h, n);
+}
+
+/* realloc, every case: with the lock (when needed) and, at level 3, the
+ * validation. `known` is p's record when the fast path below has looked it
+ * up already (it then holds the heap: no lock is taken), else 0 (slot 0 is
+ * never used). Out of line, so that the fast path is a leaf. */
+static tb_noinline void *oob_realloc_general(tb_heap_t *h, void *p, size_t n, uint32_t known) {
   bool taken = false;
-  uint32_t i;
-#if TB_CHECK_LEVEL < 3
-  if (tb_likely(p && n - 1 < TB_SMALL_MAX - TB_WORD) && tb_likely(oob_unlocked(h))) {
-    /* The fast path of an unlocked call below level 3 for a small block
-     * that stays small: shrink (or keep) in place, grow into the top or a
-     * free successor that is large enough, or move when the successor is
-     * in use; the same decisions as oob_grow_in_place, taken
-     * sooner. A free successor or the top too small, and large blocks,
-     * go the general way below. */
-    i = oob_get_rec(h, p);
-    oob_rec_t *r = &h->rec[i];
-    uint64_t sz = r->size, have = sz & ~OOB_STATUS_MASK;
-    size_t s = tb_block_size(n, OOB_MIN_BLOCK);
-    uint32_t nx = r->next;
-    if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED)) {
-      if (s <= have) {
-        TB_STAT_INC(h->st, reallocs);
-        if (tb_should_split(have, s, OOB_MIN_BLOCK)) oob_shrink(h, i, s);
-        TB_STAT_INC(h->st, realloc_inplace);
-        return p;
-      }
-      if (!nx) { /* the top follows: grow into what it holds */
-        if (h->limit - h->top_off >= s - have) {
-          TB_STAT_INC(h->st, reallocs);
-          h->top_off += s - have;
-          r->size = s | OOB_USED;
-          TB_STAT_INC(h->st, realloc_inplace);
-          return p;
-        }
-      } else {
-        uint64_t xsz = h->rec[nx].size;
-        if ((xsz & OOB_STATUS_MASK) != OOB_FREE) {
-          TB_STAT_INC(h->st, reallocs);
-          void *q = oob_malloc_unlocked(h, n);
-          if (q) {
-            memcpy(q, p, have - TB_WORD); /* have - 8 < n: the whole old block */
-            oob_release_unlocked(h, i, p);
-          }
-          return q;
-        }
-        if (have + (xsz & ~OOB_STATUS_MASK) >= s) {
-          TB_STAT_INC(h->st, reallocs);
-          oob_grow_into_next(h, i, nx, have, s);
-          TB_STAT_INC(h->st, realloc_inplace);
-          return p;
-        }
-      }
+  uint32_t i = known;
+  if (!i) {
+    if (!p) {
+      taken = oob_lock(h);
+      void *q = oob_malloc_core(h, n);
+      oob_validate(h, "realloc(NULL, n)");
+      oob_unlock(h, taken);
+      return q;
     }
-    goto general; /* i is known; no lock is needed */
-  }
-#endif
-  if (!p) {
     taken = oob_lock(h);
-    void *q = oob_malloc_core(h, n);
-    oob_validate(h, "realloc(NULL, n)");
-    oob_unlock(h, taken);
-    return q;
+    i = oob_get_rec(h, p);
   }
-  taken = oob_lock(h);
-  i = oob_get_rec(h, p);
-#if TB_CHECK_LEVEL < 3
-general:;
-#endif
   void *q = NULL;
   if (n == 0) { /* frees p, as glibc does */
     TB_STAT_INC(h->st, frees);
@@ -155,7 +150,7 @@ general:;
   size_t old = oob_usable_of(h, i);
 #if TB_CHECK_LEVEL < 3
   if (!taken && oob_unlocked(h)) { /* the fast paths of malloc and free */
-    q = oob_malloc_unlocked(h, n);
+    q = oob_move_unlocked(h, i, s, n);
     if (q) {
       memcpy(q, p, old < n ? old : n);
       oob_release_unlocked(h, i, p);
@@ -163,7 +158,7 @@ general:;
     goto out;
   }
 #endif
-  q = oob_malloc_core(h, n);
+  q = oob_move_core(h, i, s, n);
   if (q) {
     /* Copying the caller's data is the caller's request, not metadata
      * traffic: it is not counted in user_bytes_read/written. */
@@ -174,4 +169,53 @@ out:
   oob_validate(h, "realloc");
   oob_unlock(h, taken);
   return q;
+}
+
+static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
+#if TB_CHECK_LEVEL < 3
+  if (tb_likely(p && n - 1 < TB_SMALL_MAX - TB_WORD) && tb_likely(oob_unlocked(h))) {
+    /* The fast path of an unlocked call below level 3 for a small block
+     * that stays small: keep (or shrink) in place, grow into the top or a
+     * free successor that is large enough, or move when the successor is
+     * in use; the same decisions as oob_grow_in_place and the general
+     * move, taken sooner. A free successor or the top too small, and large
+     * blocks, go the general way. */
+    uint32_t i = oob_get_rec(h, p);
+    oob_rec_t *r = &h->rec[i];
+    uint64_t sz = r->size, have = sz & ~OOB_STATUS_MASK;
+    size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+    uint32_t nx = r->next;
+    if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED)) {
+      if (s <= have) {
+        TB_STAT_INC(h->st, reallocs);
+        if (!tb_realloc_keeps(have, s) && tb_should_split(have, s, OOB_MIN_BLOCK)) oob_shrink(h, i, s);
+        TB_STAT_INC(h->st, realloc_inplace);
+        return p;
+      }
+      if (!nx) { /* the top follows: grow into what it holds */
+        if (h->limit - h->top_off >= s - have) {
+          TB_STAT_INC(h->st, reallocs);
+          h->top_off += s - have;
+          r->size = s | OOB_USED;
+          TB_STAT_INC(h->st, realloc_inplace);
+          return p;
+        }
+      } else {
+        uint64_t xsz = h->rec[nx].size;
+        if ((xsz & OOB_STATUS_MASK) != OOB_FREE) {
+          TB_STAT_INC(h->st, reallocs);
+          return oob_move_copy_unlocked(h, i, p, have, s, n);
+        }
+        if (have + (xsz & ~OOB_STATUS_MASK) >= s) {
+          TB_STAT_INC(h->st, reallocs);
+          oob_grow_into_next(h, i, nx, have, s);
+          TB_STAT_INC(h->st, realloc_inplace);
+          return p;
+        }
+      }
+    }
+    return oob_realloc_general(h, p, n, i); /* i is known; no lock is needed */
+  }
+#endif
+  return oob_realloc_general(h, p, n, 0);
 }

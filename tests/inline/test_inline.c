@@ -16,6 +16,7 @@
 
 #include "tb_alloc.h"
 #include "tb_lock.h"
+#include "tb_policy.h"
 #include "tb_testutil.h"
 
 static const int levels[] = {0, 3};
@@ -311,6 +312,12 @@ START_TEST(t_realloc_shrink_split) {
   valid("shrink");
   ck_assert_ptr_eq(A->realloc(H, p, 90), p); /* same block size: nothing to split */
   ck_assert_uint_eq(stats().free_bytes, 1008 - 112);
+  /* 80 bytes would do, but 112 is within the room of 80 (2 x 80): a small
+   * shrink keeps the block whole (tb_realloc_keeps). */
+  ck_assert_ptr_eq(A->realloc(H, p, 60), p);
+  ck_assert_uint_eq(A->usable_size(H, p), 104);
+  ck_assert_uint_eq(stats().free_bytes, 1008 - 112);
+  valid("small shrink kept");
   (void)g;
   done();
 }
@@ -357,15 +364,44 @@ START_TEST(t_realloc_move_and_fail) {
   void *q = A->realloc(H, a, 1000);
   ck_assert_ptr_ne(q, a);
   ck_assert(tb_verify(q, 100, 4));
+  ck_assert_uint_eq(A->usable_size(H, q), tb_realloc_room(1008) - 8); /* a move takes the room of 1008 */
   tb_stats_t st = stats();
   ck_assert_uint_eq(st.free_blocks, 1); /* the old block went to its bin */
   ck_assert_uint_eq(st.free_bytes, 112);
   valid("move");
+  /* The next growth fits the room: the block stays whole (the room is not
+   * split off again); a real shrink, below half, gives the tail back (to
+   * the top here). */
+  ck_assert_ptr_eq(A->realloc(H, q, 1500), q);
+  ck_assert_uint_eq(A->usable_size(H, q), tb_realloc_room(1008) - 8);
+  ck_assert_ptr_eq(A->realloc(H, q, 900), q);
+  ck_assert_uint_eq(A->usable_size(H, q), 912 - 8);
+  ck_assert_uint_eq(stats().free_bytes, 112);
+  valid("room kept, then a real shrink");
   errno = 0;
   ck_assert_ptr_null(A->realloc(H, q, sizeof buf)); /* cannot fit a fixed space */
   ck_assert_int_eq(errno, ENOMEM);
   ck_assert(tb_verify(q, 100, 4));
   valid("failed realloc");
+  (void)g;
+  done();
+}
+END_TEST
+
+/* A move whose room does not fit the space takes what the request needs. */
+START_TEST(t_realloc_room_fallback) {
+  fixed_heap(levels[_i]);
+  void *big = xmalloc(800000), *a = xmalloc(100), *g = xmalloc(1);
+  tb_fill(a, 100, 6);
+  size_t top = stats().top_bytes;
+  ck_assert_uint_lt(top, tb_realloc_room(200016)); /* room capped below the large threshold: 262128 */
+  ck_assert_uint_ge(top, (size_t)200016);
+  void *q = A->realloc(H, a, 200000);
+  ck_assert_ptr_nonnull(q);
+  ck_assert(tb_verify(q, 100, 6));
+  ck_assert_uint_eq(A->usable_size(H, q), 200008);
+  valid("room fallback");
+  (void)big;
   (void)g;
   done();
 }
@@ -624,6 +660,7 @@ static Suite *inline_suite(void) {
   tcase_add_loop_test(tc, t_realloc_grow_into_free_next, 0, nl);
   tcase_add_loop_test(tc, t_realloc_grow_into_top, 0, nl);
   tcase_add_loop_test(tc, t_realloc_move_and_fail, 0, nl);
+  tcase_add_loop_test(tc, t_realloc_room_fallback, 0, nl);
   tcase_add_loop_test(tc, t_realloc_large, 0, nl);
   tcase_add_loop_test(tc, t_growth, 0, nl);
   tcase_add_loop_test(tc, t_growth_failure_injected, 0, nl);

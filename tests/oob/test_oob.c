@@ -337,6 +337,10 @@ START_TEST(t_realloc_shrink_split) {
   tb_stats_t s = stats(H);
   ck_assert_uint_eq(s.free_blocks, 1);
   ck_assert_uint_eq(s.free_bytes, bs(1000) - bs(200));
+  /* A small shrink keeps the block whole: 208 is within the room of 160 (2 x 160). */
+  ck_assert_ptr_eq(A->realloc(H, b, 150), a);
+  ck_assert_uint_eq(A->usable_size(H, a), bs(200) - 8);
+  ck_assert_uint_eq(stats(H).free_bytes, bs(1000) - bs(200));
   /* Shrinking again gives the tail to the free successor (merge). */
   char *c = A->realloc(H, b, 50);
   ck_assert_ptr_eq(c, a);
@@ -393,9 +397,19 @@ START_TEST(t_realloc_move_blocked) {
   char *b = A->realloc(H, a, 300);
   ck_assert_ptr_ne(b, a);
   ck_assert(tb_verify(b, 100, 6));
+  ck_assert_uint_eq(A->usable_size(H, b), tb_realloc_room(bs(300)) - 8); /* a move takes the room */
   tb_stats_t s = stats(H);
   ck_assert_uint_eq(s.free_blocks, 1); /* a's old block */
   ck_assert_uint_eq(s.free_bytes, bs(100));
+  /* The next growth fits the room: the block stays whole (the room is not
+   * split off again); a real shrink, below half, gives the tail back (to
+   * the top: b is the last block). */
+  uint64_t top = s.top_bytes;
+  ck_assert_ptr_eq(A->realloc(H, b, 400), b);
+  ck_assert_uint_eq(A->usable_size(H, b), tb_realloc_room(bs(300)) - 8);
+  ck_assert_ptr_eq(A->realloc(H, b, 200), b);
+  ck_assert_uint_eq(A->usable_size(H, b), bs(200) - 8);
+  ck_assert_uint_eq(stats(H).top_bytes, top + tb_realloc_room(bs(300)) - bs(200));
   valid(H);
   A->free(H, g);
   A->free(H, b);
