@@ -155,25 +155,32 @@ static void assert_all_events_na(const rows_t *rs) {
   ck_assert_int_eq((int)find(rs, "papi_threads_counted")->v, 0);
 }
 
+/* One window of the default papi metrics around `pages` page touches,
+ * reported for 50 ops into *rs. */
+static void papi_one_window(const tb_backend_t *b, int pages, rows_t *rs) {
+  char err[512];
+  tb_backend_inst_t *i = b->open(NULL, 1, err, sizeof err);
+  ck_assert_msg(i != NULL, "papi open: %s", err);
+  b->thread_begin(i, 0);
+  b->window_begin(i);
+  touch_pages(pages);
+  b->window_end(i);
+  b->thread_end(i, 0);
+  b->report(i, 50, collect, rs);
+  b->close(i);
+}
+
 START_TEST(papi_this_machine) {
   const tb_backend_t *b = tb_backend_find("papi");
-  char err[512], why[512];
+  char why[512];
   bool hw = tb_papi_hw_cache_countable(why, sizeof why);
   if (papi_counts_nothing()) {
     ck_assert(!hw);
     ck_assert_msg(strstr(why, "cannot count anything here"), "why: %s", why);
     int before = tb_papi_notices_printed();
     for (int run = 0; run < 2; run++) { /* two runs: still one notice */
-      tb_backend_inst_t *i = b->open(NULL, 1, err, sizeof err);
-      ck_assert_msg(i != NULL, "papi open where nothing counts: %s", err);
-      b->thread_begin(i, 0);
-      b->window_begin(i);
-      touch_pages(20);
-      b->window_end(i);
-      b->thread_end(i, 0);
       rows_t rs = {0};
-      b->report(i, 50, collect, &rs);
-      b->close(i);
+      papi_one_window(b, 20, &rs);
       ck_assert(find(&rs, "page_faults") && find(&rs, "l1d_misses") && find(&rs, "task_clock_per_op"));
       assert_all_events_na(&rs);
     }
@@ -186,16 +193,8 @@ START_TEST(papi_this_machine) {
     return;
   }
   for (int run = 0; run < 2; run++) { /* two runs: still one notice */
-    tb_backend_inst_t *i = b->open(NULL, 1, err, sizeof err);
-    ck_assert_msg(i != NULL, "papi open: %s", err);
-    b->thread_begin(i, 0);
-    b->window_begin(i);
-    touch_pages(200);
-    b->window_end(i);
-    b->thread_end(i, 0);
     rows_t rs = {0};
-    b->report(i, 50, collect, &rs);
-    b->close(i);
+    papi_one_window(b, 200, &rs);
     const row_t *pf = find(&rs, "page_faults"), *tc = find(&rs, "task_clock"), *l1 = find(&rs, "l1d_misses");
     ck_assert(pf && tc && l1 && find(&rs, "papi_multiplexed"));
     ck_assert_msg(!pf->na && pf->v >= 200, "page faults %g (NA %d) for 200 touched pages", pf->v, pf->na);
