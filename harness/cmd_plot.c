@@ -439,6 +439,33 @@ static int draw(const tb_summary_t *s, const char *scripts, const char *script, 
   return 0;
 }
 
+/* --only NAME must be a figure of SCRIPTDIR: 0, or 2 with the valid names
+ * (in file order). */
+static int check_only(const char *sdir, const char *only) {
+  DIR *d = opendir(sdir);
+  if (!d) return 0; /* said later, with the scripts */
+  char names[64][NAME];
+  int n = 0, rc = 0;
+  bool found = false;
+  for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+    size_t l = strlen(e->d_name);
+    char path[4400];
+    figspec_t fs;
+    if (l <= 3 || strcmp(e->d_name + l - 3, ".gp") || !fmt(path, sizeof path, "%s/%s", sdir, e->d_name)) continue;
+    if ((rc = read_spec(path, &fs))) break; /* a bad script: said by read_spec */
+    found |= !strcmp(fs.figure, only);
+    if (n < 64) fmt(names[n++], NAME, "%s", fs.figure);
+  }
+  closedir(d);
+  if (rc || found) return rc;
+  char *sorted[64], valid[64 * (NAME + 2)] = "";
+  for (int i = 0; i < n; i++) sorted[i] = names[i];
+  qsort(sorted, (size_t)n, sizeof *sorted, cmpstr);
+  for (int i = 0; i < n; i++) fmt(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s", i ? ", " : "", sorted[i]);
+  return tb_cli_usage_error("plot", "--only: no figure '%s' in %s; the figures are: %s", only, sdir,
+                            n ? valid : "none");
+}
+
 static int plot_main(int argc, char **argv) {
   const char *dir = NULL, *outdir = NULL, *scripts = NULL, *only = NULL;
   for (int i = 1; i < argc; i++) {
@@ -472,6 +499,8 @@ static int plot_main(int argc, char **argv) {
     return tb_cli_usage_error("plot", "folder name too long");
   if (strchr(sdir, '\'') || strchr(odir, '\''))
     return tb_cli_usage_error("plot", "folder names with a quote (') cannot be passed to gnuplot");
+  int orc = only ? check_only(sdir, only) : 0;
+  if (orc) return orc;
   if (!getenv("SOURCE_DATE_EPOCH")) setenv("SOURCE_DATE_EPOCH", "0", 1);
 
   tb_summary_t s;

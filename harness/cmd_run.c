@@ -24,7 +24,8 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: testbed run --allocator A[,B...] --workload W --runs N --out DIR\n"
           "                   [--threads T] [--touch none|trace|full] [--check-level L]\n"
-          "                   [--backend LIST|default|none] [--experiment NAME] [--overhead] [--pin]\n\n"
+          "                   [--backend LIST|default|none] [--experiment NAME] [--overhead] [--pin]\n"
+          "                   [--force | --append]\n\n"
           "Replays workload W (a trace file, or gen:NAME[:KEY=VALUE...], see testbed gen)\n"
           "N times on a fresh heap of each allocator, compiled at check level L (default\n"
           "%d), and writes DIR/results.csv and DIR/meta.json, both only when every run\n"
@@ -40,6 +41,11 @@ static void usage(FILE *f) {
           "                window, e.g. timer,cachegrind:host; 'default' (also when\n"
           "                the option is absent) picks this machine's set and says why;\n"
           "                'none' records only the replay's own metrics.\n"
+          "  --force       DIR may hold a run set: replace it (its plots/, summary.csv\n"
+          "                and job folders go too). Without --force or --append a\n"
+          "                DIR that is not empty is refused before anything runs.\n"
+          "  --append      add this command's rows to the run set in DIR (a row that\n"
+          "                is there already fails; plots/ and summary.csv, stale, go).\n"
           "  --pin         bind replay thread t to core t (hwloc); recorded in meta.json.\n"
           "  --overhead    also replay with bump and print the harness's cost per op,\n"
           "                and the loop's dispatch alone (no allocator calls).\n\n"
@@ -135,6 +141,7 @@ static int run_main(int argc, char **argv) {
              *experiment = "adhoc";
   unsigned long long runs = 0, threads = 0, level = (unsigned long long)tb_default_check_level();
   bool overhead = false, runs_given = false, pin = false;
+  tb_results_mode_t mode = TB_RESULTS_NEW;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     bool has = i + 1 < argc;
@@ -165,6 +172,10 @@ static int run_main(int argc, char **argv) {
       experiment = argv[++i];
     } else if (!strcmp(a, "--pin")) {
       pin = true;
+    } else if (!strcmp(a, "--force") || !strcmp(a, "--append")) {
+      tb_results_mode_t m = a[2] == 'f' ? TB_RESULTS_FORCE : TB_RESULTS_APPEND;
+      if (mode != TB_RESULTS_NEW && mode != m) return tb_cli_usage_error("run", "--force and --append exclude each other");
+      mode = m;
     } else if (!strcmp(a, "--overhead")) {
       overhead = true;
     } else {
@@ -246,7 +257,7 @@ static int run_main(int argc, char **argv) {
   char pin_error[160] = "";
 
   tb_results_t *res = NULL;
-  if (!inner && !(res = tb_results_open(out, argc + 1, argv - 1, err, sizeof err))) {
+  if (!inner && !(res = tb_results_open(out, mode, argc + 1, argv - 1, err, sizeof err))) {
     fprintf(stderr, "testbed run: %s\n", err);
     tb_trace_free(&t);
     return 1;
@@ -304,7 +315,8 @@ static int run_main(int argc, char **argv) {
           if (bks[k].b->meta && res && run == 1) {
             char js[2048], key[128];
             bks[k].b->meta(inst, js, sizeof js);
-            snprintf(key, sizeof key, "backend_%s_%s", bks[k].b->name, allocs[ai]->name);
+            snprintf(key, sizeof key, "backend_%s_%s_%s", bks[k].b->name, bks[k].profile ? bks[k].profile : "host",
+                     allocs[ai]->name);
             tb_results_meta_raw(res, key, js);
           }
         }
@@ -365,7 +377,8 @@ static int run_main(int argc, char **argv) {
           if (cfg.backend[k]->meta && run == 1) {
             char js[2048], key[128];
             cfg.backend[k]->meta(cfg.inst[k], js, sizeof js);
-            snprintf(key, sizeof key, "backend_%s_%s", cfg.backend[k]->name, allocs[ai]->name);
+            snprintf(key, sizeof key, "backend_%s_%s_%s", cfg.backend[k]->name,
+                     bks[which[k]].profile ? bks[which[k]].profile : "host", allocs[ai]->name);
             tb_results_meta_raw(res, key, js);
           }
         }

@@ -1,7 +1,11 @@
 /* results.c: writes results.csv and meta.json of a run set (results.h),
- * atomically: temporary names first, rename on success only. */
+ * atomically: temporary names first, rename on success only; the run-set
+ * policy (new, force, append) is checked at open and applied at commit. */
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <gnu/libc-version.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +34,201 @@ struct tb_results_s {
   char *extra;    /* extra meta.json members, ",\n  \"k\": v" each */
   size_t extra_len;
   bool failed;
+  tb_results_mode_t mode;
+  bool replacing; /* FORCE or APPEND on an existing run set */
+  /* APPEND: the old rows' keys (the text up to the metric field), as an
+   * open-addressing hash set, the old meta.json, and the first duplicate. */
+  char **keys;
+  size_t nkeys, cap;
+  char *old_meta;
+  char dup[512];
 };
+
+/* The entries of a run set folder that testbed run, experiments/run.sh,
+ * summarize and plot write: FORCE removes them, no others. Derived ones
+ * (made from results.csv) go on APPEND too. */
+static const struct {
+  const char *name;
+  bool prefix, derived;
+} runset_entries[] = {
+    {"results.csv", false, false}, {"meta.json", false, false},   {"plots", false, true},
+    {"summary.csv", false, true},  {"jobs", false, false},        {"set", false, false},
+    {"jobs.count", false, false},  {"jobs.list", false, false},   {"log", false, false},
+    {"results.csv.tmp", false, false}, {"meta.json.tmp", false, false}, {".results.csv.", true, false},
+    {".meta.json.", true, false},
+};
+
+static int runset_entry(const char *name) {
+  for (size_t i = 0; i < sizeof runset_entries / sizeof *runset_entries; i++)
+    if (runset_entries[i].prefix ? !strncmp(name, runset_entries[i].name, strlen(runset_entries[i].name))
+                                 : !strcmp(name, runset_entries[i].name))
+      return (int)i;
+  return -1;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path) && errno != ENOENT ? -1 : 0;
+}
+
+/* Remove the run-set entries of dir (all, or only the derived ones), except
+ * this writer's own temporary files. */
+static int remove_entries(tb_results_t *r, bool derived_only, char *err, size_t errlen) {
+  DIR *d = opendir(r->dir);
+  if (!d) return 0;
+  int rc = 0;
+  for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+    int k = runset_entry(e->d_name);
+    if (k < 0 || (derived_only && !runset_entries[k].derived)) continue;
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", r->dir, e->d_name);
+    if (!strcmp(path, r->csv_tmp) || !strcmp(path, r->meta_tmp)) continue;
+    if (!strcmp(e->d_name, "results.csv") || !strcmp(e->d_name, "meta.json")) continue; /* replaced by rename */
+    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS)) {
+      snprintf(err, errlen, "%s: cannot remove the stale %s: %s", r->dir, e->d_name, strerror(errno));
+      rc = -1;
+    }
+  }
+  closedir(d);
+  return rc;
+}
+
+static uint64_t hash_str(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  return h;
+}
+
+/* Length of a CSV row's key: the text before the 8th unquoted comma
+ * (experiment .. metric); 0 when the row has fewer fields. */
+static size_t row_key_len(const char *line) {
+  int commas = 0;
+  bool q = false;
+  for (const char *c = line; *c && *c != '\n'; c++) {
+    if (*c == '"') q = !q;
+    else if (*c == ',' && !q && ++commas == 8) return (size_t)(c - line);
+  }
+  return 0;
+}
+
+/* Look key up; add it when add. true when it was there. */
+static bool key_seen(tb_results_t *r, const char *key, size_t n, bool add) {
+  if (add && (r->nkeys + 1) * 2 > r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 1024;
+    char **k = calloc(cap, sizeof *k);
+    if (!k) return false;
+    for (size_t i = 0; i < r->cap; i++)
+      if (r->keys[i]) {
+        size_t l = strlen(r->keys[i]), j = hash_str(r->keys[i], l) & (cap - 1);
+        while (k[j]) j = (j + 1) & (cap - 1);
+        k[j] = r->keys[i];
+      }
+    free(r->keys);
+    r->keys = k;
+    r->cap = cap;
+  }
+  if (!r->cap) return false;
+  size_t j = hash_str(key, n) & (r->cap - 1);
+  for (; r->keys[j]; j = (j + 1) & (r->cap - 1))
+    if (!strncmp(r->keys[j], key, n) && r->keys[j][n] == 0) return true;
+  if (add && (r->keys[j] = strndup(key, n))) r->nkeys++;
+  return false;
+}
+
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "r");
+  if (!f) return NULL;
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    if (n + 4096 + 1 > cap) {
+      char *b = realloc(buf, cap = (n + 4096 + 1) * 2);
+      if (!b) {
+        free(buf);
+        fclose(f);
+        return NULL;
+      }
+      buf = b;
+    }
+    size_t got = fread(buf + n, 1, 4096, f);
+    n += got;
+    if (got < 4096) break;
+  }
+  fclose(f);
+  buf[n] = 0;
+  if (len) *len = n;
+  return buf;
+}
+
+/* Check dir against the mode before anything is written. APPEND: copy the
+ * old rows into the temporary CSV (after this command's line and the
+ * header) and remember their keys. */
+static int check_dir(tb_results_t *r, char *err, size_t errlen) {
+  DIR *d = opendir(r->dir);
+  if (!d) return 0; /* not there yet */
+  char first[256] = "", other[256] = "";
+  bool has_results = false;
+  const char *own = strrchr(r->csv_tmp, '/') + 1;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, own)) continue;
+    if (!first[0]) snprintf(first, sizeof first, "%s", e->d_name);
+    if (runset_entry(e->d_name) < 0 && !other[0]) snprintf(other, sizeof other, "%s", e->d_name);
+    has_results |= !strcmp(e->d_name, "results.csv");
+  }
+  closedir(d);
+  if (!first[0]) return 0; /* empty */
+  if (r->mode == TB_RESULTS_NEW) {
+    snprintf(err, errlen,
+             "%s is not empty (it holds %s%s): --force replaces the run set in it, --append adds to it; or choose "
+             "another --out",
+             r->dir, first, has_results ? ", a run set" : "");
+    return -1;
+  }
+  if (other[0]) {
+    snprintf(err, errlen, "%s holds '%s', which is not part of a run set: not %s it; choose another --out", r->dir,
+             other, r->mode == TB_RESULTS_FORCE ? "replacing" : "appending to");
+    return -1;
+  }
+  r->replacing = true;
+  if (r->mode != TB_RESULTS_APPEND || !has_results) return 0;
+  char path[4400];
+  snprintf(path, sizeof path, "%s/results.csv", r->dir);
+  size_t len;
+  char *old = read_file(path, &len);
+  if (!old) {
+    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    return -1;
+  }
+  char *nl1 = strchr(old, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+  if (strncmp(old, "# command: ", 11) || !nl2 || (size_t)(nl2 - nl1 - 1) != strlen(TB_RESULTS_HEADER) ||
+      strncmp(nl1 + 1, TB_RESULTS_HEADER, strlen(TB_RESULTS_HEADER))) {
+    snprintf(err, errlen, "%s:%d: not a run set's results.csv (line 1 '# command: ...', line 2 the header)", path,
+             strncmp(old, "# command: ", 11) || !nl1 ? 1 : 2);
+    free(old);
+    return -1;
+  }
+  fprintf(r->csv, "# appended to: %.*s\n", (int)(nl1 - old - 11), old + 11);
+  for (char *line = nl2 + 1; *line;) {
+    char *end = strchr(line, '\n');
+    size_t n = end ? (size_t)(end - line) : strlen(line);
+    fwrite(line, 1, n, r->csv);
+    fputc('\n', r->csv);
+    size_t k = line[0] == '#' ? 0 : row_key_len(line);
+    if (k) key_seen(r, line, k, true);
+    line += n + (end ? 1 : 0);
+  }
+  free(old);
+  snprintf(path, sizeof path, "%s/meta.json", r->dir);
+  r->old_meta = read_file(path, &len);
+  if (r->old_meta) {
+    while (len && strchr(" \n\t\r", r->old_meta[len - 1])) r->old_meta[--len] = 0;
+    if (!len || r->old_meta[0] != '{' || r->old_meta[len - 1] != '}') {
+      snprintf(err, errlen, "%s: not a JSON object", path);
+      return -1;
+    }
+  }
+  return 0;
+}
 
 static void append(char **s, size_t *len, const char *add) {
   size_t n = strlen(add);
@@ -82,10 +280,28 @@ static int mkdir_p(const char *dir, bool *made) {
   return 0;
 }
 
-tb_results_t *tb_results_open(const char *dir, int argc, char **argv, char *err, size_t errlen) {
+static void free_r(tb_results_t *r) {
+  for (size_t i = 0; i < r->cap; i++) free(r->keys[i]);
+  free(r->keys);
+  free(r->old_meta);
+  free(r->dir);
+  free(r->command);
+  free(r->extra);
+  free(r);
+}
+
+tb_results_t *tb_results_open(const char *dir, tb_results_mode_t mode, int argc, char **argv, char *err,
+                              size_t errlen) {
   tb_results_t *r = calloc(1, sizeof *r);
   if (!r) {
     snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  r->mode = mode;
+  struct stat st;
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "%s: not a directory", dir);
+    free(r);
     return NULL;
   }
   int e = mkdir_p(dir, &r->made_dir);
@@ -125,10 +341,15 @@ tb_results_t *tb_results_open(const char *dir, int argc, char **argv, char *err,
   }
   if (!r->command) r->command = strdup("");
   fprintf(r->csv, "# command: %s\n%s\n", r->command, TB_RESULTS_HEADER);
+  if (check_dir(r, err, errlen)) {
+    tb_results_abort(r);
+    return NULL;
+  }
   return r;
 }
 
 static void csv_field(FILE *f, const char *s) {
+  if (!s) s = "";
   if (!strpbrk(s, ",\"\n")) {
     fputs(s, f);
     return;
@@ -144,7 +365,13 @@ static void csv_field(FILE *f, const char *s) {
 void tb_results_row(tb_results_t *r, const char *experiment, const char *allocator, const char *workload,
                     const char *backend, const char *profile, unsigned threads, unsigned run, const char *metric,
                     double value, bool na, const char *unit) {
-  FILE *f = r->csv;
+  char *line = NULL;
+  size_t len = 0;
+  FILE *f = r->nkeys ? open_memstream(&line, &len) : r->csv;
+  if (!f) {
+    r->failed = true;
+    return;
+  }
   const char *cols[] = {experiment, allocator, workload, backend, profile};
   for (int i = 0; i < 5; i++) {
     csv_field(f, cols[i] ? cols[i] : "");
@@ -160,6 +387,13 @@ void tb_results_row(tb_results_t *r, const char *experiment, const char *allocat
     fprintf(f, ",%.6g,", value);
   csv_field(f, unit);
   fputc('\n', f);
+  if (f == r->csv) return;
+  fclose(f);
+  size_t k = row_key_len(line);
+  if (k && key_seen(r, line, k, false) && !r->dup[0])
+    snprintf(r->dup, sizeof r->dup, "%.*s", (int)(k < 400 ? k : 400), line);
+  fputs(line, r->csv);
+  free(line);
 }
 
 void tb_results_meta_str(tb_results_t *r, const char *key, const char *value) {
@@ -215,6 +449,17 @@ static void put(FILE *f, const char *key, const char *value, bool first) {
 }
 
 int tb_results_commit(tb_results_t *r, char *err, size_t errlen) {
+  if (r->dup[0] || r->failed) {
+    if (r->dup[0])
+      snprintf(err, errlen,
+               "%s/results.csv already has the row %s (experiment,allocator,workload,backend,profile,threads,run,"
+               "metric): --append adds only new rows; nothing changed",
+               r->dir, r->dup);
+    else
+      snprintf(err, errlen, "%s: out of memory writing rows", r->dir);
+    tb_results_abort(r);
+    return -1;
+  }
   int fd = mkstemp(r->meta_tmp);
   r->meta_made = fd >= 0;
   FILE *m = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -291,6 +536,7 @@ int tb_results_commit(tb_results_t *r, char *err, size_t errlen) {
   strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   put(m, "date", buf, false);
   if (r->extra) fputs(r->extra, m);
+  if (r->old_meta) fprintf(m, ",\n  \"appended_to\": %s", r->old_meta);
   fputs("\n}\n", m);
   bool ok = !ferror(m) && fclose(m) == 0;
   ok = ok && !ferror(r->csv) && fclose(r->csv) == 0;
@@ -304,16 +550,17 @@ int tb_results_commit(tb_results_t *r, char *err, size_t errlen) {
   char csv[4200], meta[4200];
   snprintf(csv, sizeof csv, "%s/results.csv", r->dir);
   snprintf(meta, sizeof meta, "%s/meta.json", r->dir);
+  if (r->replacing && remove_entries(r, r->mode == TB_RESULTS_APPEND, err, errlen)) {
+    tb_results_abort(r);
+    return -1;
+  }
   if (rename(r->meta_tmp, meta) || rename(r->csv_tmp, csv)) {
     snprintf(err, errlen, "%s: cannot rename the results into place: %s", r->dir, strerror(errno));
     unlink(meta);
     tb_results_abort(r);
     return -1;
   }
-  free(r->dir);
-  free(r->command);
-  free(r->extra);
-  free(r);
+  free_r(r);
   return 0;
 }
 
@@ -323,8 +570,5 @@ void tb_results_abort(tb_results_t *r) {
   if (r->csv_made) unlink(r->csv_tmp);
   if (r->meta_made) unlink(r->meta_tmp);
   if (r->made_dir && r->dir) rmdir(r->dir); /* only when empty: never removes others' files */
-  free(r->dir);
-  free(r->command);
-  free(r->extra);
-  free(r);
+  free_r(r);
 }

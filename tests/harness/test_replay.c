@@ -355,12 +355,12 @@ START_TEST(results_all_or_nothing) {
   char err[512];
   char *argv[] = {"testbed", "run", "--x", "a b", NULL};
   const char *d = tmp("res/new/dir");
-  tb_results_t *r = tb_results_open(d, 4, argv, err, sizeof err);
+  tb_results_t *r = tb_results_open(d, TB_RESULTS_NEW, 4, argv, err, sizeof err);
   ck_assert_ptr_nonnull(r);
   tb_results_row(r, "e", "glibc", "w,1", "replay", "host", 1, 1, "ops", 5, false, "1");
   tb_results_abort(r);
   ck_assert(!exists(d)); /* made by open, empty again, removed */
-  r = tb_results_open(d, 4, argv, err, sizeof err);
+  r = tb_results_open(d, TB_RESULTS_NEW, 4, argv, err, sizeof err);
   tb_results_row(r, "e", "glibc", "w,1", "replay", "host", 2, 3, "ops", 5, false, "1");
   tb_results_row(r, "e", "glibc", "w,1", "replay", "host", 2, 3, "peak_heap_bytes", 0, true, "B");
   tb_results_row(r, "e", "glibc", "w,1", "replay", "host", 2, 3, "ns_per_op", 2.5, false, "ns");
