@@ -3,7 +3,9 @@
  * valgrind --tool=callgrind --cache-sim=yes with the profile's I1/D1/LL
  * geometry (callgrind rather than cachegrind because its client requests
  * restrict counting to the measured window). The child (TB_BACKEND_INNER
- * set) turns instrumentation on at window_begin and off at window_end; the
+ * set) is simulated from its start, so the caches are warm at the window
+ * as they are on hardware, but collects costs only inside it: each replay
+ * thread turns collection on at thread_begin and off at thread_end. The
  * parent reads callgrind's output file and reports instructions, data
  * references, D1 and LL data misses per operation, split into allocator
  * code and everything else. The child runs without address-space
@@ -53,12 +55,13 @@ static void names_free(names_t *t) {
 }
 
 /* "(id) name", "(id)" or "name": the name, remembered under id. NULL when
- * out of memory or an id is used before it was defined. */
+ * out of memory or an id is used before it was defined. A name may itself
+ * start with '(' ("(below main)"): only "(digits)" is an id. */
 static const char *names_resolve(names_t *t, char *v) {
-  if (*v != '(') return v;
+  if (*v != '(' || !isdigit((unsigned char)v[1])) return v;
   char *end;
   unsigned long id = strtoul(v + 1, &end, 10);
-  if (*end != ')') return NULL;
+  if (*end != ')') return v;
   char *rest = end + 1;
   while (*rest == ' ') rest++;
   if (id >= t->cap) {
@@ -174,7 +177,7 @@ int tb_callgrind_parse(const char *path, const char *marker, tb_cg_result_t *out
       if (npos < 1) PFAIL("empty positions: line");
       continue;
     }
-    if (strncmp(s, "summary:", 8) == 0) continue; /* written before the run; 0 with --instr-atstart=no */
+    if (strncmp(s, "summary:", 8) == 0) continue; /* written before the run (0): totals: below is what counts */
     if (strncmp(s, "totals:", 7) == 0) {
       if (!have_events) PFAIL("totals before events:");
       uint64_t tmp[EV_N];
@@ -287,7 +290,10 @@ char **tb_callgrind_argv(const char *profile, char *const argv[], const char *ou
     o += (size_t)sprintf(st + o, "%s=%llu,%llu,%u", opt[i], (unsigned long long)lv[i]->size, (unsigned long long)ways,
                          lv[i]->line) + 1;
   }
-  v[k++] = "--instr-atstart=no"; /* the child's client requests mark the window */
+  /* Simulated from the start (the caches are warm at the window), costs
+   * collected only in the window: the child toggles collection per replay
+   * thread (backend.h's thread_begin/thread_end). */
+  v[k++] = "--collect-atstart=no";
   v[k++] = "--dump-instr=no";
   v[k++] = "--compress-strings=no";
   v[k++] = "--compress-pos=no";
@@ -426,19 +432,21 @@ static tb_backend_inst_t *cg_open(const char *profile, int nthreads, char *err, 
   return b;
 }
 
-static void cg_thread(tb_backend_inst_t *b, int tid) {}
-
-static void cg_window_begin(tb_backend_inst_t *b) {
+/* Collection state is per thread in callgrind, so each replay thread turns
+ * its own on at thread_begin and off at thread_end (the replay calls both
+ * in the replaying thread, around the window; with one thread, in the
+ * calling thread just outside window_begin/window_end). The simulation
+ * itself runs all along, collected or not, so every cache holds what the
+ * process touched before (the decoded trace, the slot table, the heap). */
+static void cg_thread(tb_backend_inst_t *b, int tid) {
+  (void)tid;
 #ifdef TB_HAVE_VALGRIND_H
-  if (b->inner) CALLGRIND_START_INSTRUMENTATION;
+  if (b->inner) CALLGRIND_TOGGLE_COLLECT;
+#else
+  (void)b;
 #endif
 }
 
-static void cg_window_end(tb_backend_inst_t *b) {
-#ifdef TB_HAVE_VALGRIND_H
-  if (b->inner) CALLGRIND_STOP_INSTRUMENTATION;
-#endif
-}
 
 static int cg_reexec(tb_backend_inst_t *b, char *const argv[], char *err, size_t errlen) {
   if (b->inner) {
@@ -514,8 +522,8 @@ const tb_backend_t tb_backend_cachegrind = {
     .open = cg_open,
     .thread_begin = cg_thread,
     .thread_end = cg_thread,
-    .window_begin = cg_window_begin,
-    .window_end = cg_window_end,
+    .window_begin = NULL, /* the window is per thread (cg_thread) */
+    .window_end = NULL,
     .reexec = cg_reexec,
     .report = cg_report,
     .close = cg_close,

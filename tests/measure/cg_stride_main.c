@@ -1,12 +1,14 @@
 /* cg_stride_main.c: a small known program for the cachegrind tests.
  *   cg_stride walk BYTES PASSES  - read one byte per 64-byte line of a
  *       line-aligned array of BYTES, PASSES times, inside the callgrind
- *       window: with an LRU D1 smaller than the array every read misses
- *       (BYTES/64 misses per pass); LL misses only on the first pass when
- *       the array fits in LL.
+ *       window, after writing it all before the window: with an LRU D1
+ *       smaller than the array every read misses (BYTES/64 misses per
+ *       pass); with a D1 that holds it, and in an LL that holds it, no
+ *       read misses (the simulated caches are warm).
  *   cg_stride mix N - N malloc/free of varying sizes with touches inside
  *       the window (for the determinism test).
- * Instrumentation is off outside the window (run with --instr-atstart=no). */
+ * Costs are collected only in the window (run with --collect-atstart=no;
+ * the simulation runs all along). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +23,9 @@ int main(int argc, char **argv) {
     char *a = aligned_alloc(4096, n);
     if (!a) return 1;
     memset(a, 1, n);
-    CALLGRIND_START_INSTRUMENTATION;
+    CALLGRIND_TOGGLE_COLLECT;
     long s = cg_walk(a, n, 64, passes);
-    CALLGRIND_STOP_INSTRUMENTATION;
+    CALLGRIND_TOGGLE_COLLECT;
     free(a);
     return s == (long)(n / 64) * passes ? 0 : 2;
   }
@@ -31,7 +33,7 @@ int main(int argc, char **argv) {
     int n = atoi(argv[2]);
     void *slot[64] = {0};
     unsigned x = 12345;
-    CALLGRIND_START_INSTRUMENTATION;
+    CALLGRIND_TOGGLE_COLLECT;
     for (int i = 0; i < n; i++) {
       x = x * 1103515245u + 12345u;
       unsigned k = (x >> 8) % 64;
@@ -40,7 +42,7 @@ int main(int argc, char **argv) {
       slot[k] = malloc(sz);
       if (slot[k]) memset(slot[k], (int)k, sz);
     }
-    CALLGRIND_STOP_INSTRUMENTATION;
+    CALLGRIND_TOGGLE_COLLECT;
     for (int k = 0; k < 64; k++) free(slot[k]);
     return 0;
   }
