@@ -424,6 +424,7 @@ static const struct {
     {NULL, "glibc", "/nonexistent/trace.tbt", "/nonexistent/trace.tbt: cannot open"},
     {NULL, "glibc", "gen:nosuch:seed=1", "unknown generator 'nosuch'"},
     {NULL, "glibc", "gen:larson:frob=1", "no parameter 'frob'"},
+    {"testbed-trace 1\n0 malloc 0 10\n", "inline,inline", NULL, "allocator 'inline' is named twice"},
 };
 
 START_TEST(run_bad_inputs) {
