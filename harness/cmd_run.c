@@ -52,10 +52,13 @@ static void usage(FILE *f) {
           "ops, seconds, ns_per_op, peak_live_bytes (the trace's ideal), peak_heap_bytes\n"
           "(allocator's peak committed), fragmentation (peak_heap/peak_live),\n"
           "max_rss_bytes (peak RSS in the window, decoded trace included), page_faults\n"
-          "(in the window), metadata_bytes (at the end of the window),\n"
-          "metadata_bytes_at_peak (when the live bytes first peak: a second, unmeasured\n"
-          "replay of a single-stream trace stopped there; NA for several streams). NA\n"
-          "when the allocator or the system cannot tell.\n",
+          "(in the window), every allocator statistic at the end of the window under\n"
+          "its own name and unit (committed_bytes, peak_committed_bytes, metadata_bytes,\n"
+          "live_bytes, ..., splits, merges, bin_steps, user_bytes_read, user_bytes_written:\n"
+          "the list TB_STAT_FIELDS in allocators/include/tb_alloc.h; counters NA in a build\n"
+          "without TB_STATS), metadata_bytes_at_peak (when the live bytes first peak:\n"
+          "a second, unmeasured replay of a single-stream trace stopped there; NA for\n"
+          "several streams). NA when the allocator or the system cannot tell.\n",
           tb_default_check_level());
 }
 
@@ -78,7 +81,6 @@ static double stat_or_nan(uint64_t v) { return v == TB_STAT_NA ? -1.0 : (double)
 static void emit_replay(emit_ctx_t *e, const tb_trace_t *t, const tb_replay_result_t *r, uint32_t copies) {
   double live = (double)t->peak_live_bytes * (copies > 1 ? copies : 1);
   double heap = stat_or_nan(r->stats.peak_committed_bytes);
-  double meta = stat_or_nan(r->stats.metadata_bytes);
   emit_row(e, "ops", (double)r->ops, false, "1");
   emit_row(e, "seconds", r->seconds, false, "s");
   emit_row(e, "ns_per_op", r->ops ? r->seconds * 1e9 / (double)r->ops : 0, r->ops == 0, "ns");
@@ -87,7 +89,12 @@ static void emit_replay(emit_ctx_t *e, const tb_trace_t *t, const tb_replay_resu
   emit_row(e, "fragmentation", heap >= 0 && live > 0 ? heap / live : 0, heap < 0 || live <= 0, "1");
   emit_row(e, "max_rss_bytes", (double)r->max_rss_bytes, !r->rss_ok, "B");
   emit_row(e, "page_faults", (double)r->page_faults, !r->faults_ok, "1");
-  emit_row(e, "metadata_bytes", meta, meta < 0, "B");
+  /* Every allocator statistic under its own name and unit (tb_alloc.h),
+   * at the end of the window; NA where the allocator cannot say. */
+#define TB_EMIT_STAT(name, unit, kind, desc) \
+  emit_row(e, #name, stat_or_nan(r->stats.name), r->stats.name == TB_STAT_NA, unit);
+  TB_STAT_FIELDS(TB_EMIT_STAT)
+#undef TB_EMIT_STAT
 }
 
 /* What every run of the command shares. */

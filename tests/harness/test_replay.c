@@ -501,6 +501,28 @@ START_TEST(stop_at_the_peak) {
   const char *row = strstr(csv, ",metadata_bytes_at_peak,");
   ck_assert_ptr_nonnull(row);
   ck_assert_uint_ge(strtoull(row + strlen(",metadata_bytes_at_peak,"), NULL, 10), 200 * 8);
+  /* Every statistic is a row with its unit: inline counts 200 mallocs and
+   * 201 frees (the leftover-free is after the window: not counted), and
+   * the counters the list has; NA where the build counts nothing. */
+  bool counted = tb_stats_enabled();
+#define ROW(name, unit, kind, desc) \
+  ck_assert_msg(strstr(csv, ",inline,peak.txt,replay,host,1,1," #name ","), "no row for " #name); \
+  ck_assert_msg(strstr(strstr(csv, ",1,1," #name ","), "," unit "\n"), #name " lacks unit " unit);
+  TB_STAT_FIELDS(ROW)
+#undef ROW
+  ck_assert_ptr_nonnull(strstr(csv, counted ? ",1,1,mallocs,201,1\n" : ",1,1,mallocs,NA,1\n"));
+  ck_assert_ptr_nonnull(strstr(csv, counted ? ",1,1,frees,201,1\n" : ",1,1,frees,NA,1\n"));
+  ck_assert_ptr_nonnull(strstr(csv, ",1,1,live_blocks,0,1\n"));
+  const char *splits = strstr(csv, ",1,1,splits,");
+  ck_assert_ptr_nonnull(splits);
+  ck_assert(counted ? splits[strlen(",1,1,splits,")] != 'N' : !strncmp(splits + strlen(",1,1,splits,"), "NA,", 3));
+
+  /* glibc cannot say how much of its heap is metadata: NA, never 0. */
+  const char *gout = tmp("peak-glibc-out");
+  const char *gargs[] = {"run", "--allocator", "glibc", "--workload", path, "--runs", "1", "--out", gout, "--backend", "none", NULL};
+  csv = run_results(gargs, gout);
+  ck_assert_ptr_nonnull(strstr(csv, ",glibc,peak.txt,replay,host,1,1,metadata_bytes,NA,B\n"));
+  ck_assert_ptr_nonnull(strstr(csv, ",glibc,peak.txt,replay,host,1,1,splits,NA,1\n"));
 }
 END_TEST
 
@@ -511,14 +533,17 @@ START_TEST(run_end_to_end) {
   char *csv = run_results(args, out);
   ck_assert(strncmp(csv, "# command: ", 11) == 0);
   ck_assert_ptr_nonnull(strstr(csv, "\n" TB_RESULTS_HEADER "\n"));
-  /* 2 allocators x 2 runs x 10 metrics rows, each at level 3, 2 threads. */
+  /* 2 allocators x 2 runs x (9 replay metrics + every statistic) rows,
+   * each at level 3, 2 threads. */
   int rows = 0;
   bool all_l3 = true;
   for (char *l = strchr(csv, '\n') + 1; (l = strchr(l, '\n')) && l[1]; l++) {
     rows++;
     all_l3 = all_l3 && !strncmp(l + 1, "e2e:l3,", 7);
   }
-  ck_assert_int_eq(rows, 2 * 2 * 10);
+#define ONE(name, unit, kind, desc) +1
+  ck_assert_int_eq(rows, 2 * 2 * (9 TB_STAT_FIELDS(ONE)));
+#undef ONE
   ck_assert(all_l3);
   ck_assert_ptr_nonnull(strstr(csv, "e2e:l3,glibc,larson:threads=2:slots=20:ops=50:rounds=2,replay,host,2,2,peak_heap_bytes,NA,B"));
   ck_assert_ptr_nonnull(strstr(csv, ",bump,"));
