@@ -27,7 +27,8 @@ static void usage(FILE *f) {
           "Replays workload W (a trace file, or gen:NAME[:KEY=VALUE...], see testbed gen)\n"
           "N times on a fresh heap of each allocator, compiled at check level L (default\n"
           "%d), and writes DIR/results.csv and DIR/meta.json, both only when every run\n"
-          "succeeded.\n\n"
+          "succeeded. Simulated backends (cachegrind) are deterministic and run once\n"
+          "(run 1 only; metric simulated_runs).\n\n"
           "  --threads T   a multi-stream trace replays one thread per stream and T must\n"
           "                equal its stream count; a one-stream trace is replayed by T\n"
           "                threads at once as T independent copies; a generator gets\n"
@@ -120,14 +121,15 @@ static void backend_meta(run_ctx_t *c, const tb_plan_backend_t *pb, tb_backend_i
   tb_results_meta_raw(c->res, key, js);
 }
 
-/* Backends that re-execute us under a simulator: one child per run and
- * backend, made from the plan (tb_plan_child_argv). */
+/* Backends that re-execute us under a simulator: one child per backend,
+ * made from the plan (tb_plan_child_argv), in run 1 only (a simulation is
+ * deterministic: further runs would repeat its counts). */
 static int run_reexec(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_ctx_t *e) {
   const tb_plan_t *p = c->p;
   char err[1024];
   for (size_t k = 0; k < p->nbk; k++) {
     const tb_plan_backend_t *pb = &p->bk[k];
-    if (!pb->b->reexec) continue;
+    if (!pb->b->reexec || run > 1) continue;
     tb_backend_inst_t *inst = pb->b->open(pb->profile, (int)c->nthr, err, sizeof err);
     if (!inst) {
       fprintf(stderr, "testbed run: backend %s: %s\n", pb->spec, err);

@@ -17,6 +17,7 @@
 
 #include "replay.h"
 #include "topology.h"
+#include "touch.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax() __builtin_ia32_pause()
@@ -79,7 +80,9 @@ static volatile uint64_t touch_sink; /* keeps read touches from being optimized 
  * than the single indirect jump of a switch over all codes (see "Harness
  * overhead" in harness/README.md for how that was measured). The loop
  * makes exactly one allocator call per allocator op, in trace order
- * (tests/harness/test_replay.c checks it with a spy allocator). */
+ * (tests/harness/test_replay.c checks it with a spy allocator). The
+ * program's touches of its blocks are calls to touch.h's out-of-line
+ * functions, so that a simulator can attribute them by code. */
 /* dry (cfg.dry, a copy of its own): the same branches, with every allocator
  * call and touch replaced by an empty asm statement that takes the call's
  * arguments and gives back an opaque non-NULL token, so the compiler keeps
@@ -138,19 +141,16 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
           return -1;
         }
         ptrs[op->id] = p;
-        if (touch == TB_TOUCH_FULL && !dry) memset(p, (int)(op->id | 1), op->arg);
+        if (touch == TB_TOUCH_FULL && !dry) tb_touch_write(p, (int)(op->id | 1), op->arg);
       } else {
         switch (code) {
         case TB_OP_READ:
-          if (touch != TB_TOUCH_NONE && !dry) {
-            const unsigned char *c = (const unsigned char *)ptrs[op->id] + tb_touch_offset(op);
-            uint32_t len = tb_touch_len(op);
-            for (uint32_t k = 0; k < len; k++) sum += c[k];
-          }
+          if (touch != TB_TOUCH_NONE && !dry)
+            sum += tb_touch_read((const unsigned char *)ptrs[op->id] + tb_touch_offset(op), tb_touch_len(op));
           break;
         case TB_OP_WRITE:
           if (touch != TB_TOUCH_NONE && !dry)
-            memset((char *)ptrs[op->id] + tb_touch_offset(op), (int)(i & 0xff), tb_touch_len(op));
+            tb_touch_write((char *)ptrs[op->id] + tb_touch_offset(op), (int)(i & 0xff), tb_touch_len(op));
           break;
         case TB_OP_SYNC:
           if (mt) {

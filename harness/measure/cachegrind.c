@@ -28,6 +28,7 @@
 #include "backend.h"
 #include "cachegrind.h"
 #include "profiles.h"
+#include "touch.h"
 
 #ifdef TB_HAVE_VALGRIND_H
 #include <valgrind/callgrind.h>
@@ -109,7 +110,33 @@ static int parse_costs(char *s, int npos, const int *col_ev, int ncols, uint64_t
   return 0;
 }
 
-int tb_callgrind_parse(const char *path, const char *marker, tb_cg_result_t *out, char *err, size_t errlen) {
+/* Which part a source file's code belongs to. */
+enum { PART_HARNESS, PART_ALLOC, PART_PROGRAM };
+
+static int part_of(const char *file, const char *alloc_marker, const char *program_marker) {
+  if (strstr(file, alloc_marker)) return PART_ALLOC;
+  if (program_marker && strstr(file, program_marker)) return PART_PROGRAM;
+  return PART_HARNESS;
+}
+
+#define CG_FIELDS X(ir) X(dr) X(dw) X(i1mr) X(d1mr) X(d1mw) X(ilmr) X(dlmr) X(dlmw)
+
+/* d = a - b field by field; false when b exceeds a in some field. */
+static bool cost_sub(tb_cg_cost_t *d, const tb_cg_cost_t *a, const tb_cg_cost_t *b) {
+#define X(f) if (b->f > a->f) return false; d->f = a->f - b->f;
+  CG_FIELDS
+#undef X
+  return true;
+}
+
+static void cost_plus(tb_cg_cost_t *d, const tb_cg_cost_t *a) {
+#define X(f) d->f += a->f;
+  CG_FIELDS
+#undef X
+}
+
+int tb_callgrind_parse(const char *path, const char *alloc_marker, const char *program_marker, tb_cg_result_t *out,
+                       char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   FILE *f = fopen(path, "r");
   if (!f) {
@@ -118,9 +145,11 @@ int tb_callgrind_parse(const char *path, const char *marker, tb_cg_result_t *out
   }
   names_t files = {0}, fns = {0};
   int col_ev[MAX_COLS], ncols = 0, npos = 1, line = 0, rc = 0;
-  bool have_events = false, have_summary = false, pending_call = false, callee_alloc = false;
-  bool cur_alloc = false; /* file of the following cost lines is allocator code */
-  bool fl_alloc = false;  /* file of the current function (fl=) is */
+  bool have_events = false, have_summary = false, pending_call = false;
+  int cur = PART_HARNESS;    /* part of the file of the following cost lines */
+  int fl_part = PART_HARNESS; /* part of the current function's file (fl=) */
+  int callee = PART_HARNESS; /* part of the next call's target file */
+  tb_cg_cost_t *part[3] = {NULL, &out->alloc, &out->program};
   uint64_t summary[EV_N] = {0};
   tb_cg_cost_t self = {0};
   size_t cap = 4096;
@@ -191,14 +220,17 @@ int tb_callgrind_parse(const char *path, const char *marker, tb_cg_result_t *out
       uint64_t v[EV_N];
       if (parse_costs(s, npos, col_ev, ncols, v)) PFAIL("bad cost line");
       if (pending_call) {
-        /* inclusive cost of a call: allocator work when allocator code
-         * calls out of the allocator tree (its self cost is elsewhere). */
-        if (cur_alloc && !callee_alloc) cost_add(&out->alloc, v);
+        /* inclusive cost of a call: work of the caller's part when
+         * allocator or program code calls code of neither (libc: memset,
+         * memcpy, glibc's malloc behind its adapter, system call
+         * wrappers; the callee's self cost is charged to the harness
+         * otherwise). A call into the other part keeps its own self cost. */
+        if (cur != PART_HARNESS && callee == PART_HARNESS) cost_add(part[cur], v);
         pending_call = false;
-        callee_alloc = cur_alloc; /* cfi=/cfl= apply to one call */
+        callee = cur; /* cfi=/cfl= apply to one call */
       } else {
         cost_add(&self, v);
-        if (cur_alloc) cost_add(&out->alloc, v);
+        if (cur != PART_HARNESS) cost_add(part[cur], v);
       }
       continue;
     }
@@ -210,16 +242,16 @@ int tb_callgrind_parse(const char *path, const char *marker, tb_cg_result_t *out
     if (!strcmp(key, "fl") || !strcmp(key, "fi") || !strcmp(key, "fe")) {
       const char *name = names_resolve(&files, val);
       if (!name) PFAIL("file id used before it was named");
-      cur_alloc = strstr(name, marker) != NULL;
-      if (key[1] == 'l') fl_alloc = cur_alloc;
-      callee_alloc = cur_alloc; /* a call's target file defaults to the current one */
+      cur = part_of(name, alloc_marker, program_marker);
+      if (key[1] == 'l') fl_part = cur;
+      callee = cur; /* a call's target file defaults to the current one */
     } else if (!strcmp(key, "fn")) {
       if (!names_resolve(&fns, val)) PFAIL("function id used before it was named");
-      cur_alloc = callee_alloc = fl_alloc; /* a new function starts in its own file */
+      cur = callee = fl_part; /* a new function starts in its own file */
     } else if (!strcmp(key, "cfi") || !strcmp(key, "cfl")) {
       const char *name = names_resolve(&files, val);
       if (!name) PFAIL("file id used before it was named");
-      callee_alloc = strstr(name, marker) != NULL;
+      callee = part_of(name, alloc_marker, program_marker);
     } else if (!strcmp(key, "cfn")) {
       if (!names_resolve(&fns, val)) PFAIL("function id used before it was named");
     } else if (!strcmp(key, "calls")) {
@@ -238,6 +270,10 @@ int tb_callgrind_parse(const char *path, const char *marker, tb_cg_result_t *out
       PFAIL("the cost lines add up to %llu Ir but totals: says %llu", (unsigned long long)self.ir,
             (unsigned long long)s2.ir);
   }
+  tb_cg_cost_t ap = out->alloc;
+  cost_plus(&ap, &out->program);
+  if (!cost_sub(&out->harness, &self, &ap))
+    PFAIL("the allocator and program parts exceed the total (outside code called back into them?)");
 done:
 #undef PFAIL
   free(buf);
@@ -322,8 +358,8 @@ static void log_tail(const char *logfile, char *out, size_t len) {
   snprintf(out, len, "%s%s%s", last[0], last[1], last[2]);
 }
 
-int tb_callgrind_run(const char *profile, char *const argv[], const char *marker, tb_cg_result_t *out, char *err,
-                     size_t errlen) {
+int tb_callgrind_run(const char *profile, char *const argv[], const char *alloc_marker, const char *program_marker,
+                     tb_cg_result_t *out, char *err, size_t errlen) {
   char vg[512];
   if (find_valgrind(vg, sizeof vg)) {
     snprintf(err, errlen, "cachegrind: valgrind is not installed (not found in PATH)");
@@ -375,7 +411,7 @@ int tb_callgrind_run(const char *profile, char *const argv[], const char *marker
                tail[0] ? "; valgrind log ends:\n" : "", tail);
     goto out;
   }
-  rc = tb_callgrind_parse(outfile, marker, out, err, errlen);
+  rc = tb_callgrind_parse(outfile, alloc_marker, program_marker, out, err, errlen);
 out:
   free(v);
   free(store);
@@ -389,6 +425,7 @@ out:
 
 struct tb_backend_inst_s {
   bool inner;         /* this process is the child under callgrind */
+  int nthreads;       /* replay threads: more than one is not deterministic */
   tb_profile_t prof;
   char profile[64];   /* as given ("" = host) */
   bool have;          /* a result was read */
@@ -417,6 +454,7 @@ static tb_backend_inst_t *cg_open(const char *profile, int nthreads, char *err, 
     return NULL;
   }
   b->inner = tb_backend_inner();
+  b->nthreads = nthreads;
   snprintf(b->profile, sizeof b->profile, "%s", profile ? profile : "");
   if (b->inner) return b; /* only marks the window */
   char why[256];
@@ -457,7 +495,7 @@ static int cg_reexec(tb_backend_inst_t *b, char *const argv[], char *err, size_t
   const char *old = getenv(TB_BACKEND_INNER_ENV);
   char *saved = old ? strdup(old) : NULL;
   setenv(TB_BACKEND_INNER_ENV, "cachegrind", 1);
-  int rc = tb_callgrind_run(b->profile, argv, TB_ALLOCATORS_DIR, &b->r, err, errlen);
+  int rc = tb_callgrind_run(b->profile, argv, TB_ALLOCATORS_DIR, TB_TOUCH_FILE, &b->r, err, errlen);
   if (saved) {
     setenv(TB_BACKEND_INNER_ENV, saved, 1);
     free(saved);
@@ -468,32 +506,26 @@ static int cg_reexec(tb_backend_inst_t *b, char *const argv[], char *err, size_t
   return rc;
 }
 
+/* Each metric as a total, per op, and per op in three parts that add up to
+ * it (names shared with the memsim backend: l1d, llc, ...). */
 static void cg_report(tb_backend_inst_t *b, uint64_t ops, tb_emit_fn emit, void *ctx) {
   if (b->inner) return;
-  const tb_cg_cost_t *t = &b->r.total, *a = &b->r.alloc;
-  struct {
-    const char *name;
-    uint64_t tot, alloc;
-  } m[] = {
-      {"instructions", t->ir, a->ir},
-      {"data_refs", t->dr + t->dw, a->dr + a->dw},
-      {"d1_misses", t->d1mr + t->d1mw, a->d1mr + a->d1mw},
-      {"ll_misses", t->dlmr + t->dlmw, a->dlmr + a->dlmw},
-  };
-  bool na = !b->have;
-  for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
-    char name[96];
-    double tot = (double)m[i].tot, al = (double)m[i].alloc, ot = (double)(m[i].tot - m[i].alloc);
-    bool pna = na || ops == 0;
-    double d = ops ? (double)ops : 1;
-    emit(ctx, m[i].name, tot, na, "1");
-    snprintf(name, sizeof name, "%s_per_op", m[i].name);
-    emit(ctx, name, tot / d, pna, "1");
-    snprintf(name, sizeof name, "allocator_%s_per_op", m[i].name);
-    emit(ctx, name, al / d, pna, "1");
-    snprintf(name, sizeof name, "other_%s_per_op", m[i].name);
-    emit(ctx, name, ot / d, pna, "1");
+  const tb_cg_cost_t *c[4] = {&b->r.total, &b->r.alloc, &b->r.harness, &b->r.program};
+  static const char *const part[4] = {"", "allocator_", "harness_", "program_"};
+  static const char *const name[4] = {"instructions", "data_refs", "l1d_misses", "llc_misses"};
+  bool na = !b->have, pna = na || ops == 0;
+  double d = ops ? (double)ops : 1;
+  for (int m = 0; m < 4; m++) {
+    for (int k = 0; k < 4; k++) {
+      const tb_cg_cost_t *x = c[k];
+      uint64_t v = m == 0 ? x->ir : m == 1 ? x->dr + x->dw : m == 2 ? x->d1mr + x->d1mw : x->dlmr + x->dlmw;
+      char nm[96];
+      if (k == 0) emit(ctx, name[m], (double)v, na, "1");
+      snprintf(nm, sizeof nm, "%s%s_per_op", part[k], name[m]);
+      emit(ctx, nm, (double)v / d, pna, "1");
+    }
   }
+  emit(ctx, "simulated_runs", 1, na, "1");
 }
 
 static void cg_close(tb_backend_inst_t *b) { free(b); }
@@ -508,17 +540,18 @@ static void cg_meta(tb_backend_inst_t *b, char *buf, size_t len) {
 #define W(c) ((c)->ways == TB_WAYS_FULL ? (unsigned long long)((c)->size / (c)->line) : (unsigned long long)(c)->ways)
   snprintf(buf, len,
            "{\"simulator\":\"valgrind --tool=callgrind --cache-sim=yes\",\"profile\":\"%s\",\"profile_file\":\"%s\","
-           "\"I1\":[%llu,%llu,%u],\"D1\":[%llu,%llu,%u],\"LL\":[%llu,%llu,%u],\"allocator_code\":\"%s\","
-           "\"aslr\":\"off\"}",
+           "\"I1\":[%llu,%llu,%u],\"D1\":[%llu,%llu,%u],\"LL\":[%llu,%llu,%u],\"allocator_code\":\"%s\",\"program_code\":\"%s\","
+           "\"aslr\":\"off\",\"simulated_runs\":1,\"deterministic\":%s}",
            p->name, p->file, (unsigned long long)p->l1i.size, W(&p->l1i), p->l1i.line, (unsigned long long)p->l1d.size,
-           W(&p->l1d), p->l1d.line, (unsigned long long)ll->size, W(ll), ll->line, TB_ALLOCATORS_DIR);
+           W(&p->l1d), p->l1d.line, (unsigned long long)ll->size, W(ll), ll->line, TB_ALLOCATORS_DIR, TB_TOUCH_FILE,
+           b->nthreads > 1 ? "false" : "true");
 #undef W
 }
 
 const tb_backend_t tb_backend_cachegrind = {
     .name = "cachegrind",
     .summary = "simulated I1/D1/LL caches of a machine profile (cachegrind:PROFILE) under valgrind's callgrind; "
-               "allocator vs other split",
+               "allocator / harness / program split",
     .open = cg_open,
     .thread_begin = cg_thread,
     .thread_end = cg_thread,

@@ -430,7 +430,8 @@ END_TEST
 /* ---- callgrind reader on a hand-written file -------------------------------- */
 
 START_TEST(callgrind_reader) {
-  /* main (harness) calls xmalloc (allocators/) which calls memset (libc);
+  /* main (harness) calls xmalloc (allocators/) which calls memset (libc),
+   * and tb_touch_write (harness/touch.c: program) which calls memset too;
    * positions: line; events as --cache-sim=yes writes them. */
   const char *p = write_tmp("# callgrind format\nversion: 1\npositions: line\n"
                             "events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nsummary: 0\n\n"
@@ -439,14 +440,18 @@ START_TEST(callgrind_reader) {
                             "fl=(2)\nfn=(2)\n20 50 10 10 0 2 1 0 1 0\n"
                             "cfi=(3) ???\ncfn=(3) memset\ncalls=4 0\n21 40 0 20 0 0 5 0 0 1\n"
                             "fl=(3)\nfn=(3)\n0 40 0 20 0 0 5 0 0 1\n"
-                            "fl=(1)\nfn=(4) other\nfi=(2)\n30 7 1 0 0 1 0 0 0 0\nfe=(1)\n31 3 1 1\n\n"
-                            "totals: 200 52 51 1 8 8 1 4 2\n");
+                            "fl=(1)\nfn=(4) other\nfi=(2)\n30 7 1 0 0 1 0 0 0 0\nfe=(1)\n31 3 1 1\n"
+                            "cfi=(4) /src/harness/touch.c\ncfn=(5) tb_touch_write\ncalls=1 5\n32 26 0 12 0 0 4 0 0 2\n\n"
+                            "fl=(4)\nfn=(5)\n5 6 0 2 0 0 1 0 0 1\n"
+                            "cfi=(3)\ncfn=(3)\ncalls=1 0\n6 20 0 10 0 0 3 0 0 1\n"
+                            "fl=(3)\nfn=(3)\n0 20 0 10 0 0 3 0 0 1\n\n"
+                            "totals: 226 52 63 1 8 12 1 4 4\n");
   tb_cg_result_t r;
   char err[512];
-  int rc = tb_callgrind_parse(p, "/allocators/", &r, err, sizeof err);
+  int rc = tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err);
   ck_assert_msg(rc == 0, "%s", err);
-  /* total = self costs: 100 + 50 + 40 + 7 + 3 */
-  ck_assert_uint_eq(r.total.ir, 200);
+  /* total = self costs: 100 + 50 + 40 + 7 + 3 + 6 + 20 */
+  ck_assert_uint_eq(r.total.ir, 226);
   ck_assert_uint_eq(r.total.d1mr, 8);
   /* allocator: xmalloc self (50) + its call to memset (40) + the inlined
    * allocator line in other (7); main's call to xmalloc is not added twice */
@@ -457,25 +462,50 @@ START_TEST(callgrind_reader) {
   ck_assert_uint_eq(r.alloc.d1mw, 6);
   ck_assert_uint_eq(r.alloc.dlmr, 1);
   ck_assert_uint_eq(r.alloc.dlmw, 1);
+  /* program: tb_touch_write's self (6) and its call to memset (20); the
+   * harness's call into it is not added again */
+  ck_assert_uint_eq(r.program.ir, 26);
+  ck_assert_uint_eq(r.program.dw, 12);
+  ck_assert_uint_eq(r.program.d1mw, 4);
+  ck_assert_uint_eq(r.program.dlmw, 2);
+  ck_assert_uint_eq(r.program.d1mr, 0);
+  /* harness: the rest (main's 100, other's 3), the parts add up */
+  ck_assert_uint_eq(r.harness.ir, 103);
+  ck_assert_uint_eq(r.harness.d1mr, 5);
+  ck_assert_uint_eq(r.alloc.dw + r.harness.dw + r.program.dw, r.total.dw);
+  ck_assert_uint_eq(r.alloc.d1mw + r.harness.d1mw + r.program.d1mw, r.total.d1mw);
+  unlink(p);
+  /* without a program marker touch.c is harness code */
+  p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) /src/harness/touch.c\nfn=(1) f\n1 5 1 1\n");
+  ck_assert_msg(tb_callgrind_parse(p, "/allocators/", NULL, &r, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(r.program.ir, 0);
+  ck_assert_uint_eq(r.harness.ir, 5);
+  unlink(p);
+  /* parts above the total (an inclusive call cost larger than everything
+   * the file holds) are refused, not reported */
+  p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) /a/allocators/x.c\nfn=(1) f\n1 10\n"
+                "cfi=(2) ???\ncfn=(2) g\ncalls=1 0\n1 500\nfl=(2)\nfn=(2)\n1 5\n");
+  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "exceed the total"), "%s", err);
   unlink(p);
   /* a name that starts with '(' is a name, not a compressed id */
   p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) a.c\nfn=(below main)\n1 5 1 1\n"
                 "cfn=(below main)\ncalls=1 0\n1 2\ntotals: 5 1 1\n");
-  rc = tb_callgrind_parse(p, "/allocators/", &r, err, sizeof err);
+  rc = tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err);
   ck_assert_msg(rc == 0, "%s", err);
   ck_assert_uint_eq(r.total.ir, 5);
   unlink(p);
   /* errors name the file and line */
   p = write_tmp("version: 1\nevents: Ir Dr Dw\n1 2 3\n");
-  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", &r, err, sizeof err), 0);
+  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err), 0);
   ck_assert_msg(strstr(err, ":2: no D1mr event"), "%s", err);
   unlink(p);
   p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) a.c\nfn=(1) f\n1 5 x\n");
-  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", &r, err, sizeof err), 0);
+  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err), 0);
   ck_assert_msg(strstr(err, ":4: bad cost line"), "%s", err);
   unlink(p);
   p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) a.c\nfn=(1) f\n1 5\ntotals: 6\n");
-  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", &r, err, sizeof err), 0);
+  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "add up to 5 Ir but totals: says 6"), "%s", err);
   unlink(p);
 }
@@ -506,7 +536,7 @@ static tb_cg_result_t walk(const char *profile, int passes) {
   char *const argv[] = {TB_CG_STRIDE, "walk", "65536", pass, NULL};
   setenv("TB_PROFILES", sim_profiles(), 1);
   tb_cg_result_t r;
-  int rc = tb_callgrind_run(profile, argv, "cg_stride_walk.c", &r, err, sizeof err);
+  int rc = tb_callgrind_run(profile, argv, "cg_stride_walk.c", NULL, &r, err, sizeof err);
   ck_assert_msg(rc == 0, "%s", err);
   return r;
 }
@@ -546,8 +576,8 @@ START_TEST(simulation_deterministic) {
   char *const argv[] = {TB_CG_STRIDE, "mix", "3000", NULL};
   tb_cg_result_t a, b;
   unsetenv("TB_PROFILES"); /* the shipped profiles */
-  ck_assert_msg(tb_callgrind_run("neoverse-n1", argv, "cg_stride_main.c", &a, err, sizeof err) == 0, "%s", err);
-  ck_assert_msg(tb_callgrind_run("neoverse-n1", argv, "cg_stride_main.c", &b, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(tb_callgrind_run("neoverse-n1", argv, "cg_stride_main.c", NULL, &a, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(tb_callgrind_run("neoverse-n1", argv, "cg_stride_main.c", NULL, &b, err, sizeof err) == 0, "%s", err);
   ck_assert(a.total.ir > 3000 && a.total.d1mr > 0);
   ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "runs differ: D1 misses %llu vs %llu, LL %llu vs %llu",
                 (unsigned long long)a.total.d1mr, (unsigned long long)b.total.d1mr, (unsigned long long)a.total.dlmr,
