@@ -26,6 +26,8 @@ typedef struct {
   char **lines; /* owned line copies */
   size_t nlines;
   row_t *rows;
+  char **names; /* owned names of derived metrics */
+  size_t nnames;
 } store_t;
 
 static int fail(char *err, size_t errlen, const char *file, long line, const char *fmt, ...)
@@ -255,19 +257,46 @@ static int parse(FILE *fp, const char *path, tb_summary_t *s, store_t *st, char 
   return rc;
 }
 
+/* The name of the derived allocator+program metric of an allocator_REST
+ * metric, owned by st (one copy per distinct name); NULL when out of memory. */
+static const char *ap_name(store_t *st, const char *alloc_metric) {
+  const char *rest = alloc_metric + strlen("allocator_");
+  for (size_t i = 0; i < st->nnames; i++)
+    if (!strcmp(st->names[i] + strlen("allocator_program_"), rest)) return st->names[i];
+  char **nn = realloc(st->names, (st->nnames + 1) * sizeof *nn);
+  if (!nn) return NULL;
+  st->names = nn;
+  size_t len = strlen("allocator_program_") + strlen(rest) + 1;
+  char *n = malloc(len);
+  if (!n) return NULL;
+  snprintf(n, len, "allocator_program_%s", rest);
+  return st->names[st->nnames++] = n;
+}
+
 /* Derived metrics, computed per run before grouping (rows sorted by key,
  * so one (experiment..threads) block holds all metrics of a measurement):
  *   metadata_per_live_byte = metadata_bytes_at_peak / peak_live_bytes
  *   (unit 1): the metadata when the live bytes peak, per live byte then.
- * Run sets made before metadata_bytes_at_peak existed have only
- * metadata_bytes (at the end of the window); their measurements use it.
- * NA when either is NA or peak_live_bytes is 0. Not added when the run set
- * already carries the metric. */
+ *   Run sets made before metadata_bytes_at_peak existed have only
+ *   metadata_bytes (at the end of the window); their measurements use it.
+ *   NA when either is NA or peak_live_bytes is 0.
+ *   allocator_program_REST = allocator_REST + program_REST (same unit), for
+ *   every split metric (allocator_l1d_misses_per_op, ...): the misses of a
+ *   design, its own and the program's on its blocks, without the harness's
+ *   (harness_REST), which is the same for every allocator. NA when either
+ *   part is NA.
+ * Neither is added when the run set already carries it. */
 static int add_derived(tb_summary_t *s, store_t *st) {
   size_t n0 = s->nrows, extra = 0;
+  bool want_meta = true, want_ap = true;
   for (size_t i = 0; i < n0; i++) {
-    if (!strcmp(st->rows[i].f[C_METRIC], "metadata_per_live_byte")) return 0;
-    extra += !strcmp(st->rows[i].f[C_METRIC], "metadata_bytes");
+    const char *m = st->rows[i].f[C_METRIC];
+    if (!strcmp(m, "metadata_per_live_byte")) want_meta = false;
+    if (!strncmp(m, "allocator_program_", 18)) want_ap = false;
+  }
+  for (size_t i = 0; i < n0; i++) {
+    const char *m = st->rows[i].f[C_METRIC];
+    extra += (want_meta && !strcmp(m, "metadata_bytes")) || (want_ap && !strncmp(m, "allocator_", 10));
   }
   if (!extra) return 0;
   row_t *rows = realloc(st->rows, (n0 + extra) * sizeof *rows);
@@ -282,7 +311,7 @@ static int add_derived(tb_summary_t *s, store_t *st) {
       j++;
     }
     for (size_t a = i; a < j; a++) {
-      if (strcmp(rows[a].f[C_METRIC], "metadata_bytes")) continue;
+      if (!want_meta || strcmp(rows[a].f[C_METRIC], "metadata_bytes")) continue;
       row_t d = rows[a];
       d.f[C_METRIC] = "metadata_per_live_byte";
       d.f[C_UNIT] = "1";
@@ -301,6 +330,23 @@ static int add_derived(tb_summary_t *s, store_t *st) {
       }
       rows[s->nrows++] = d;
       s->nderived++;
+    }
+    for (size_t a = i; a < j; a++) {
+      if (!want_ap || strncmp(rows[a].f[C_METRIC], "allocator_", 10)) continue;
+      const char *rest = rows[a].f[C_METRIC] + 10;
+      for (size_t b = i; b < j; b++) {
+        const char *m = rows[b].f[C_METRIC];
+        if (strncmp(m, "program_", 8) || strcmp(m + 8, rest) || strcmp(rows[b].f[C_RUN], rows[a].f[C_RUN]) ||
+            strcmp(rows[b].f[C_UNIT], rows[a].f[C_UNIT]))
+          continue;
+        row_t d = rows[a];
+        if (!(d.f[C_METRIC] = (char *)ap_name(st, rows[a].f[C_METRIC]))) return 1;
+        d.f[C_VALUE] = "derived";
+        d.value = isnan(rows[a].value) || isnan(rows[b].value) ? NAN : rows[a].value + rows[b].value;
+        rows[s->nrows++] = d;
+        s->nderived++;
+        break;
+      }
     }
     i = j;
   }
@@ -368,6 +414,8 @@ void tb_summary_free(tb_summary_t *s) {
   if (st) {
     for (size_t i = 0; i < st->nlines; i++) free(st->lines[i]);
     free(st->lines);
+    for (size_t i = 0; i < st->nnames; i++) free(st->names[i]);
+    free(st->names);
     free(st->rows);
     free(st);
   }
@@ -612,14 +660,14 @@ int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
     for (int k = 0; l[k]; k++)
       for (size_t i = 0; i < s->ngroups; i++) {
         const tb_sum_group_t *g = &s->groups[i];
-        if (strcmp(g->metric, "d1_misses_per_op") || g->n == 0 || strcmp(g->profile, l[k])) continue;
+        if (strcmp(g->metric, "l1d_misses_per_op") || g->n == 0 || strcmp(g->profile, l[k])) continue;
         if (pass == 0 && !px) px = g->profile, cb = g->backend;
         if (pass == 1 && !pa) pa = g->profile, cb = cb ? cb : g->backend;
       }
   }
   for (size_t i = 0; i < s->ngroups; i++) {
     const tb_sum_group_t *g = &s->groups[i];
-    if (strcmp(g->metric, "d1_misses_per_op") || g->n == 0) continue;
+    if (strcmp(g->metric, "l1d_misses_per_op") || g->n == 0) continue;
     if (!w1) w1 = g->workload;
     else if (!w2 && strcmp(w1, g->workload)) w2 = g->workload;
   }
@@ -638,7 +686,9 @@ int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
 /* Tables for the paper, as longtables (they may run over pages):
  * \tbTableCache: one row per (workload, allocator, threads), one column per
  *   (metric, profile) for the simulated or counted misses, on the x86 and
- *   ARM profiles the text quotes (\tbProfileX, \tbProfileArm);
+ *   ARM profiles the text quotes (\tbProfileX, \tbProfileArm): a design's
+ *   misses (allocator + program, L1D and LL), the allocator's own, and the
+ *   harness's apart;
  * \tbTableHost: the replay's time and space metrics (any profile).
  * Each cell is "median [ci_low, ci_high]" (a single value when the runs
  * agree), NA (measured as NA), or -- (not in the run set). Only groups
@@ -649,7 +699,11 @@ typedef struct {
 } tex_table_t;
 
 static const tex_table_t tex_tables[] = {
-    {"Cache", {"d1_misses_per_op", "allocator_d1_misses_per_op", "ll_misses_per_op", NULL}, {"cachegrind", "papi", "tlbsim", NULL}, true},
+    {"Cache",
+     {"allocator_program_l1d_misses_per_op", "allocator_l1d_misses_per_op", "harness_l1d_misses_per_op",
+      "allocator_program_llc_misses_per_op", NULL},
+     {"cachegrind", "memsim", "papi", NULL},
+     true},
     {"Host", {"ns_per_op", "peak_heap_bytes", "fragmentation", "metadata_per_live_byte", NULL}, {"replay", "papi", "timer", NULL}, false},
 };
 

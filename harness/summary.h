@@ -43,7 +43,7 @@ typedef struct tb_summary_s {
   char *source;  /* path of the results.csv read */
   char *command; /* text after "# command: " on its first line */
   size_t nrows;  /* data rows read, plus derived rows */
-  size_t nderived; /* rows of derived metrics (metadata_per_live_byte) */
+  size_t nderived; /* rows of derived metrics (metadata_per_live_byte, allocator_program_*) */
   tb_sum_group_t *groups; /* sorted by key (experiment, allocator, ...) */
   size_t ngroups;
   void *priv;    /* storage owned by the summary */

@@ -31,7 +31,7 @@ warm)
     > "$work/one.log" 2>&1 || { cat "$work/one.log"; fail "testbed run failed"; exit 1; }
   ll=$(value "$work/one" inline llc_misses)
   d1=$(value "$work/one" inline l1d_misses)
-  case "$ll" in ''|*[!0-9]*) fail "ll_misses is '$ll'";; esac
+  case "$ll" in ''|*[!0-9]*) fail "llc_misses is '$ll'";; esac
   if [ "$ll" != none ] && [ "$ll" -le 16 ]; then ok "one_alloc inline zen3: $ll LL misses (bound 16), $d1 D1 misses"
   else fail "one_alloc inline zen3: $ll LL misses, more than 16: the simulated LL was not warm"; fi
   # D1 (32 KiB) cannot hold the op array: about one miss per 64-byte line

@@ -57,7 +57,7 @@ macros)
             if (m >= 1000 || m <= -1000) s = sprintf("%.0f", m); else s = sprintf("%.3g", m);
             print k, s } }' "$fx/results.csv" | sort > "$work/expected"
   sed -n 's/^\\expandafter\\newcommand\\csname tb@med@\(.*\)\\endcsname{\(.*\)}$/\1 \2/p' "$work/numbers.tex" \
-    | grep -v ' NA$' | grep -v 'metadata_per_live_byte' | sort > "$work/got"
+    | grep -v ' NA$' | grep -v 'metadata_per_live_byte' | grep -v '/allocator_program_' | sort > "$work/got"
   n=$(wc -l < "$work/expected")
   [ "$n" -gt 50 ] || fail "only $n expected medians from the fixture"
   if cmp -s "$work/expected" "$work/got"; then ok "$n medians match"; else fail "medians differ:"; diff "$work/expected" "$work/got" | head; fi
@@ -71,8 +71,15 @@ macros)
     || fail "summary.csv: NA inside a group not excluded"
   # Ratio to inline: oob 0.41 / inline 0.52 on zen3 linked-list.
   r=$(awk 'BEGIN { printf "%.2f", 0.41 / 0.52 }')
-  grep -q "tb@ratio@oob/linked-list/cachegrind/zen3/1/d1_misses_per_op\\\\endcsname{$r}" "$work/numbers.tex" \
+  grep -q "tb@ratio@oob/linked-list/cachegrind/zen3/1/l1d_misses_per_op\\\\endcsname{$r}" "$work/numbers.tex" \
     || fail "ratio macro is not $r"
+  # Derived: a design's misses, allocator + program (the harness apart):
+  # inline 0.21 + 0.11, oob 0.12 + 0.09 on zen3 linked-list, their ratio.
+  grep -q 'tb@med@inline/linked-list/cachegrind/zen3/1/allocator_program_l1d_misses_per_op\\endcsname{0.32}' "$work/numbers.tex" \
+    || fail "allocator_program_l1d_misses_per_op is not 0.21 + 0.11"
+  r=$(awk 'BEGIN { printf "%.2f", (0.12 + 0.09) / (0.21 + 0.11) }')
+  grep -q "tb@ratio@oob/linked-list/cachegrind/zen3/1/allocator_program_l1d_misses_per_op\\\\endcsname{$r}" "$work/numbers.tex" \
+    || fail "allocator_program ratio macro is not $r"
   # Derived metric: inline metadata 65536 / live 1048576.
   grep -q 'tb@med@inline/linked-list/replay/host/1/metadata_per_live_byte\\endcsname{0.0625}' "$work/numbers.tex" \
     || fail "metadata_per_live_byte is not 65536/1048576"
@@ -111,21 +118,24 @@ na)
   grep -q 'tlb_misses' "$work/fx/data/fig1-cache-misses.csv" && fail "fig1 data holds TLB rows"
   grep -q ',NA,NA,NA,NA,NA,NA,NA$' "$work/fx/data/fig6-metadata.csv" && fail "fig6 data holds an all-NA group"
   grep -q 'metadata_bytes NA for glibc' "$work/fx/fig6-metadata.note" || fail "fig6 note does not name glibc's NA"
-  # 2. A run set where the allocator/other split is NA for every run: fig3
-  #    (which needs both parts) is not drawn; its note says why; the others are.
-  derive split-na '$8 ~ /^(allocator|other)_d1_misses_per_op$/ { $9 = "NA" } { print }'
+  # 2. A run set where the three-way split is NA for every run: fig3
+  #    (which needs all parts) is not drawn; its note says why; the others are.
+  derive split-na '$8 ~ /^(allocator|harness|program)_l1d_misses_per_op$/ { $9 = "NA" } { print }'
   "$tb" plot "$work/split-na" --out "$work/split-na/plots" --scripts "$src/plots" >/dev/null 2> "$work/split.err" || fail "plot exit $?"
   [ -e "$work/split-na/plots/fig3-attribution.pdf" ] && fail "fig3 drawn without its metrics"
   grep -q 'NOT DRAWN' "$work/split-na/plots/fig3-attribution.note" 2>/dev/null || fail "fig3 note missing"
   grep -q 'fig3-attribution: not drawn' "$work/split.err" || fail "no 'not drawn' message"
   [ -s "$work/split-na/plots/fig1-cache-misses.pdf" ] || fail "fig1 should still be drawn"
-  # 3. ll misses NA on one profile only: that profile has no ll bars, never 0.
-  derive ll-na '$8 == "ll_misses_per_op" && $5 == "neoverse-n1" { $9 = "NA" } { print }'
+  # 3. The allocator's llc misses NA on one profile only: the derived
+  #    allocator + program is NA there too, so that profile has no llc bars,
+  #    never 0.
+  derive ll-na '$8 == "allocator_llc_misses_per_op" && $5 == "neoverse-n1" { $9 = "NA" } { print }'
+  m=allocator_program_llc_misses_per_op
   "$tb" plot "$work/ll-na" --out "$work/ll-na/plots" --scripts "$src/plots" >/dev/null 2>&1 || fail "plot exit $?"
-  grep -q 'neoverse-n1,1,ll_misses_per_op' "$work/ll-na/plots/data/fig2-x86-vs-arm.csv" && fail "NA ll rows reached fig2's data"
-  grep -q 'zen3,1,ll_misses_per_op' "$work/ll-na/plots/data/fig2-x86-vs-arm.csv" || fail "zen3 ll rows missing from fig2's data"
-  grep -q 'll_misses_per_op NA for profile neoverse-n1' "$work/ll-na/plots/fig2-x86-vs-arm.note" 2>/dev/null \
-    || fail "fig2 note does not say ll misses are NA on neoverse-n1"
+  grep -q "neoverse-n1,1,$m" "$work/ll-na/plots/data/fig2-x86-vs-arm.csv" && fail "NA llc rows reached fig2's data"
+  grep -q "zen3,1,$m" "$work/ll-na/plots/data/fig2-x86-vs-arm.csv" || fail "zen3 llc rows missing from fig2's data"
+  grep -q "$m NA for profile neoverse-n1" "$work/ll-na/plots/fig2-x86-vs-arm.note" 2>/dev/null \
+    || fail "fig2 note does not say llc misses are NA on neoverse-n1"
   [ -s "$work/ll-na/plots/fig2-x86-vs-arm.png" ] || fail "fig2 not drawn with one empty panel"
   [ $fails -eq 0 ] && ok "NA metrics left out with notes"
   ;;
