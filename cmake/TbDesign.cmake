@@ -11,6 +11,9 @@
 # variant) under another NAME; the sources then name their operations table
 # after PREFIX themselves. NAME is also the allocator's name in the registry
 # and the tests; registry.c sees TB_HAVE_<NAME as a C identifier, upper case>.
+# The design's prefix, sources (absolute), defines and directory are kept as
+# global properties TB_DESIGN_<NAME>_{PREFIX,SOURCES,DEFINES,DIR}, from which
+# allocators/shim builds a drop-in libtb-<NAME>.so for every design.
 function(tb_add_design NAME PREFIX)
   cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "DEFINES")
   set(sources ${arg_UNPARSED_ARGUMENTS})
@@ -33,4 +36,13 @@ function(tb_add_design NAME PREFIX)
   add_library(tb_design_${NAME} STATIC ${objs})
   target_link_libraries(tb_design_${NAME} PUBLIC tb_core)
   set_property(GLOBAL APPEND PROPERTY TB_DESIGNS ${NAME})
+  set(abs_sources)
+  foreach(src ${sources})
+    get_filename_component(abs ${src} ABSOLUTE)
+    list(APPEND abs_sources ${abs})
+  endforeach()
+  set_property(GLOBAL PROPERTY TB_DESIGN_${NAME}_PREFIX ${PREFIX})
+  set_property(GLOBAL PROPERTY TB_DESIGN_${NAME}_SOURCES ${abs_sources})
+  set_property(GLOBAL PROPERTY TB_DESIGN_${NAME}_DEFINES ${arg_DEFINES})
+  set_property(GLOBAL PROPERTY TB_DESIGN_${NAME}_DIR ${CMAKE_CURRENT_SOURCE_DIR})
 endfunction()
