@@ -64,19 +64,6 @@ typedef struct {
   bool needs_all;
 } figspec_t;
 
-/* Display order: the two designs, the baselines, other system allocators. */
-static const char *const alloc_order[] = {"inline", "oob", "oob-array", "glibc", "bump", "jemalloc", "mimalloc", "tcmalloc", NULL};
-/* Profiles: the host, x86 cores, then ARM cores; unknown names after. */
-static const char *const profile_order[] = {"host",        "zen3",       "zen4",      "skylake",    "icelake",
-                                            "x86",         "neoverse-n1", "neoverse-v1", "cortex-a72", "cortex-a76",
-                                            "apple-m1-p",  "apple-m1",  "arm",        NULL};
-
-static int rank_of(const char *const *order, const char *s) {
-  for (int i = 0; order[i]; i++)
-    if (!strcmp(order[i], s)) return i;
-  return 1000;
-}
-
 static int words_split(char *s, char out[][NAME], int max) {
   int n = 0;
   for (char *t = strtok(s, " \t"); t && n < max; t = strtok(NULL, " \t")) fmt(out[n++], NAME, "%s", t);
@@ -149,7 +136,7 @@ static void ordered_list(const tb_summary_t *s, const bool *take, int field, con
       if (take[i] && !strcmp(gfield(&s->groups[i], field), order[r])) list_add(out, len, order[r]);
   /* then the rest in sorted (summary) order; workloads: all sorted */
   for (size_t i = 0; i < s->ngroups; i++)
-    if (take[i] && (!order || rank_of(order, gfield(&s->groups[i], field)) == 1000))
+    if (take[i] && (!order || tb_summary_rank(order, gfield(&s->groups[i], field)) == 1000))
       list_add(out, len, gfield(&s->groups[i], field));
 }
 
@@ -401,9 +388,9 @@ static int draw(const tb_summary_t *s, const char *scripts, const char *script, 
   }
 
   char allocs[1024], works[2048], profs[1024];
-  ordered_list(s, take, 0, alloc_order, allocs, sizeof allocs);
+  ordered_list(s, take, 0, tb_summary_alloc_order, allocs, sizeof allocs);
   ordered_list(s, take, 1, NULL, works, sizeof works);
-  ordered_list(s, take, 2, profile_order, profs, sizeof profs);
+  ordered_list(s, take, 2, tb_summary_profile_order, profs, sizeof profs);
   free(take);
   for (int k = 0; k < 2; k++) {
     const char *ext = k ? "png" : "pdf";

@@ -803,6 +803,18 @@ static void tex_tables_write(const tb_summary_t *s, FILE *f, const char *px, con
   }
 }
 
+const char *const tb_summary_alloc_order[] = {"inline", "oob-m32", "oob",      "oob-array", "oob-map", "glibc",
+                                              "bump",   "jemalloc", "mimalloc", "tcmalloc",  NULL};
+const char *const tb_summary_profile_order[] = {"host",        "zen3",        "zen4",       "skylake",    "icelake",
+                                                "x86",         "neoverse-n1", "neoverse-v1", "cortex-a72", "cortex-a76",
+                                                "apple-m1-p",  "apple-m1",    "arm",        NULL};
+
+int tb_summary_rank(const char *const *order, const char *s) {
+  for (int i = 0; order[i]; i++)
+    if (!strcmp(order[i], s)) return i;
+  return 1000;
+}
+
 int tb_summary_write_file(const char *path, const tb_summary_t *s, const char *cmdline,
                           int (*writer)(const tb_summary_t *, FILE *, const char *)) {
   size_t n = strlen(path) + 8;

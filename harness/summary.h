@@ -80,6 +80,15 @@ const tb_sum_group_t *tb_summary_find(const tb_summary_t *s, const char *allocat
                                       const char *backend, const char *profile, const char *threads,
                                       const char *metric);
 
+/* Display order shared by plot and compare (NULL-terminated): allocators
+ * the designs first (inline, then the oob variants), then the baselines and
+ * other system allocators; profiles the host, x86 cores, then ARM cores.
+ * tb_summary_rank: the index of s in order, 1000 when it is not there
+ * (unknown names go after, in summary order). */
+extern const char *const tb_summary_alloc_order[];
+extern const char *const tb_summary_profile_order[];
+int tb_summary_rank(const char *const *order, const char *s);
+
 /* Join argv into one shell-readable line (for "# command:" lines). */
 void tb_summary_cmdline(int argc, char **argv, char *buf, size_t len);
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # plots_test.sh: script tests of summarize, plot and the paper build.
 #   plots_test.sh TEST TESTBED SOURCE_DIR FIXTURE WORKDIR
-# TEST: errors | macros | figures | na | paper | commits | merge. Exit 0 pass, 1 fail,
+# TEST: errors | macros | figures | na | paper | commits | merge | compare. Exit 0 pass, 1 fail,
 # 77 skipped (a tool is missing). Every check can fail: see fail().
 set -u
 t="$1"; tb="$2"; src="$3"; fx="$4"; work="$5"
@@ -193,6 +193,40 @@ merge)
   sh "$src/experiments/run.sh" "$work/bad.exp" --list --out "$work/o" 2> "$work/bad.err" && fail "bad .exp accepted"
   grep -q "bad.exp:3: unknown key 'wokloads'" "$work/bad.err" || fail "bad .exp error: $(cat "$work/bad.err")"
   [ $fails -eq 0 ] && ok "job folders merge; missing jobs and bad declarations refused"
+  ;;
+compare)
+  # testbed compare: ratios to the baseline from the summary statistics.
+  "$tb" compare "$fx" > "$work/default.txt" 2> "$work/default.err" || fail "compare exit $?: $(cat "$work/default.err")"
+  # default metrics: a design's misses, harness excluded (allocator_program_*), l1d before llc
+  grep -q '^allocator_program_l1d_misses_per_op: ratio to inline' "$work/default.txt" || fail "no allocator_program l1d table"
+  [ "$(grep -n ': ratio to' "$work/default.txt" | cut -d: -f2 | tr '\n' ' ')" = \
+    "allocator_program_l1d_misses_per_op allocator_program_llc_misses_per_op " ] || fail "default tables: $(grep ': ratio' "$work/default.txt")"
+  grep -q 'harness' "$work/default.txt" && fail "a harness metric in the default comparison"
+  # oob (0.12 + 0.09) and glibc (0.24 + 0.14) over inline (0.21 + 0.11), zen3 linked-list; one run: no interval
+  want=$(awk 'BEGIN { printf "%.3g %.3g", (0.12 + 0.09) / (0.21 + 0.11), (0.24 + 0.14) / (0.21 + 0.11) }')
+  got=$(awk '/^allocator_program_l1d/ { t = 1 } t && $1 == "linked-list" && $2 == "zen3" { print $4, $5; exit }' "$work/default.txt")
+  [ "$got" = "$want" ] && ok "l1d ratios $got" || fail "l1d ratios '$got', not '$want'"
+  # with runs: the interval from the two CIs (n = 3: [min, max]), baseline glibc
+  "$tb" compare "$fx" --baseline glibc --metric ns_per_op > "$work/ns.txt" 2>&1 || fail "compare --metric exit $?"
+  want=$(awk -F, '$3 == "linked-list" && $8 == "ns_per_op" { v[$2] = v[$2] " " $9 }
+    function mn(s,  a, n, i, m) { n = split(s, a, " "); m = a[1]; for (i = 2; i <= n; i++) if (a[i] + 0 < m + 0) m = a[i]; return m }
+    function mx(s,  a, n, i, m) { n = split(s, a, " "); m = a[1]; for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]; return m }
+    function med(s,  a) { split(s, a, " "); return a[1] + a[2] + a[3] - mn(s) - mx(s) }
+    END { printf "%.3g [%.3g, %.3g]", med(v["inline"]) / med(v["glibc"]), mn(v["inline"]) / mx(v["glibc"]), mx(v["inline"]) / mn(v["glibc"]) }' "$fx/results.csv")
+  got=$(awk '$1 == "linked-list" { print $4, $5, $6; exit }' "$work/ns.txt")
+  [ "$got" = "$want" ] && ok "ns_per_op inline/glibc $got" || fail "ns_per_op inline/glibc '$got', not '$want'"
+  # NA medians stay NA (papi's l1d on this fixture)
+  "$tb" compare "$fx" --metric l1d_misses_per_op > "$work/na.txt" 2>&1
+  awk '$1 == "linked-list" && $3 == "papi"' "$work/na.txt" | grep -q 'NA *NA' || fail "papi NA not shown as NA"
+  # errors: exit 2 and a message naming the run set
+  "$tb" compare "$fx" --baseline nosuch > /dev/null 2> "$work/e1"; rc=$?
+  [ $rc -eq 2 ] && grep -q "baseline 'nosuch' is not in this run set" "$work/e1" || fail "unknown baseline: exit $rc, $(cat "$work/e1")"
+  "$tb" compare "$fx" --metric nosuch_per_op > /dev/null 2> "$work/e2"; rc=$?
+  [ $rc -eq 2 ] && grep -q "no metric 'nosuch_per_op'" "$work/e2" || fail "unknown metric: exit $rc, $(cat "$work/e2")"
+  derive nosplit '$8 !~ /^(allocator|program)_/ { print }'
+  "$tb" compare "$work/nosplit" > /dev/null 2> "$work/e3"; rc=$?
+  [ $rc -eq 2 ] && grep -q "no allocator_program_\* metric" "$work/e3" || fail "no split: exit $rc, $(cat "$work/e3")"
+  [ $fails -eq 0 ] && ok "compare prints the ratios and refuses what the run set lacks"
   ;;
 *) echo "unknown test $t"; exit 2 ;;
 esac
