@@ -1,6 +1,7 @@
 /* registry.c: every allocator the testbed knows, by name and check level.
  *
- * The designs (inline, oob, and oob-array: oob with its bins as arrays) are
+ * The designs (inline, oob, oob-array: oob with its bins as arrays, and
+ * oob-m32: oob with inline's 32-byte minimum block) are
  * compiled once per check level 0..3 and export tb_<prefix>_ops_l<level>; the references (glibc, bump) are
  * compiled once and serve every level. The build defines TB_HAVE_<DESIGN>
  * for each design it compiled.
@@ -22,6 +23,9 @@ TB_DESIGN_LEVELS(oob)
 #ifdef TB_HAVE_OOB_ARRAY
 TB_DESIGN_LEVELS(oobarr)
 #endif
+#ifdef TB_HAVE_OOB_M32
+TB_DESIGN_LEVELS(oobm32)
+#endif
 
 #define TB_ROW(p) {&tb_##p##_ops_l0, &tb_##p##_ops_l1, &tb_##p##_ops_l2, &tb_##p##_ops_l3}
 #define TB_REF(x) {&x, &x, &x, &x}
@@ -36,6 +40,9 @@ static const tb_allocator_t *const table[][4] = {
 #endif
 #ifdef TB_HAVE_OOB_ARRAY
     TB_ROW(oobarr),
+#endif
+#ifdef TB_HAVE_OOB_M32
+    TB_ROW(oobm32),
 #endif
     TB_REF(tb_glibc_ops),
     TB_REF(tb_bump_ops),

@@ -21,12 +21,9 @@ static void *inl_aligned_alloc(tb_heap_t *h, size_t a, size_t n) {
   if (tb_is_large(s, h->can_grow)) {
     p = inl_large_map(h, a, n);
   } else if ((p = inl_take(h, tb_aligned_take_size(s, a, INL_MIN_BLOCK))) != NULL) {
-    uint8_t *b = inl_blk(p), *m = p;
-    size_t size = inl_size(*inl_hdr(b));
-    if ((uintptr_t)m & (a - 1)) {
-      m = (uint8_t *)tb_align_up((uintptr_t)m, a);
-      if ((size_t)(m - (uint8_t *)p) < INL_MIN_BLOCK) m += a;
-      size_t lead = (size_t)(m - (uint8_t *)p);
+    uint8_t *b = inl_blk(p);
+    size_t size = inl_size(*inl_hdr(b)), lead = tbd_aligned_lead((uintptr_t)p, a);
+    if (lead) {
       uint8_t *c = b + lead;
       *inl_hdr(c) = (size - lead) | INL_CINUSE; /* previous block (the leader) is free */
       *inl_hdr(b) = lead | INL_PINUSE;          /* b's previous block was in use */
@@ -35,7 +32,7 @@ static void *inl_aligned_alloc(tb_heap_t *h, size_t a, size_t n) {
       TB_STAT_INC(h->st, splits);
       b = c;
       size -= lead;
-      p = m;
+      p = inl_mem(c);
     }
     inl_shrink(h, b, size, s);
   }

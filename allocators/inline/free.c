@@ -1,5 +1,6 @@
-/* free.c: free, with the choke point from a user pointer to its block
- * (inl_validate_ptr) where invalid and double frees die at check level >= 1. */
+/* free.c: free, and the validation behind the choke point from a user
+ * pointer to its block (inl_block_of, inl.h), where invalid and double
+ * frees die at check level >= 1. */
 #include "inl.h"
 
 #if TB_CHECK_LEVEL >= 1
@@ -7,26 +8,26 @@
  * bounds, the in-use bit, a sane size, the next block agreeing that this
  * one is in use, and a free previous block's tags agreeing with each other.
  * Pointers outside the space must be one of h's large blocks. */
-static void inl_validate_ptr(tb_heap_t *h, void *p) {
-  uint8_t *m = p;
-  if ((uintptr_t)m & TB_ALIGN_MASK) inl_invalid("free of a misaligned pointer", p);
+TB_INTERNAL void inl_validate_ptr(tb_heap_t *h, const void *p) {
+  const uint8_t *m = p;
+  if ((uintptr_t)m & TB_ALIGN_MASK) inl_invalid("free/realloc of a misaligned pointer", p);
   if (m < h->first + TB_WORD || m >= h->top) {
-    if (!inl_large_owns(h, p)) inl_invalid("free of a pointer that is not a block of this heap", p);
+    if (!inl_large_owns(h, p)) inl_invalid("free/realloc of a pointer that is not a block of this heap", p);
     return;
   }
   uint8_t *b = inl_blk(m);
   size_t head = *inl_hdr(b), size = inl_size(head);
   if (!(head & INL_CINUSE)) inl_invalid("double free (or free of a pointer inside a free block)", p);
   if ((head & INL_LARGE) || size < INL_MIN_BLOCK || (size & TB_ALIGN_MASK) || size > (size_t)(h->top - b))
-    inl_invalid("free of a pointer that is not a block (bad header)", p);
+    inl_invalid("free/realloc of a pointer that is not a block (bad header)", p);
   uint8_t *next = b + size;
   if (next != h->top && !(*inl_hdr(next) & INL_PINUSE))
-    inl_invalid("free of a pointer that is not a block (next block disagrees)", p);
+    inl_invalid("free/realloc of a pointer that is not a block (next block disagrees)", p);
   if (!(head & INL_PINUSE)) {
     size_t ps = inl_prev_foot(b);
     if (ps < INL_MIN_BLOCK || (ps & TB_ALIGN_MASK) || ps > (size_t)(b - h->first) ||
         *inl_hdr(b - ps) != (ps | INL_PINUSE))
-      inl_invalid("free of a pointer that is not a block (previous block disagrees)", p);
+      inl_invalid("free/realloc of a pointer that is not a block (previous block disagrees)", p);
   }
 }
 #endif
@@ -66,9 +67,7 @@ static tb_noinline void inl_free_block(tb_heap_t *h, void *p) {
 }
 
 TB_INTERNAL void inl_free_locked(tb_heap_t *h, void *p) {
-#if TB_CHECK_LEVEL >= 1
-  inl_validate_ptr(h, p);
-#endif
+  inl_block_of(h, p); /* validates p (level >= 1) */
   inl_free_block(h, p);
 }
 
@@ -85,10 +84,7 @@ static void inl_free(tb_heap_t *h, void *p) {
   if (!p) return;
 #if TB_CHECK_LEVEL < 3
   if (tb_likely(inl_unlocked(h))) {
-#if TB_CHECK_LEVEL >= 1
-    inl_validate_ptr(h, p);
-#endif
-    uint8_t *b = inl_blk(p);
+    uint8_t *b = inl_block_of(h, p);
     size_t head = *inl_hdr(b);
     if (tb_likely((head & (INL_LARGE | INL_PINUSE)) == INL_PINUSE)) {
       size_t size = inl_size(head);

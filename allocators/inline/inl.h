@@ -128,7 +128,7 @@ struct tb_heap_s {
 
 static tb_always_inline size_t inl_size(size_t head) { return head & ~INL_FLAGS; }
 static tb_always_inline size_t *inl_hdr(uint8_t *b) { return (size_t *)(void *)b; }
-static tb_always_inline uint8_t *inl_blk(const void *mem) { return (uint8_t *)mem - TB_WORD; }
+static tb_always_inline uint8_t *inl_blk(const void *mem) { return (uint8_t *)(uintptr_t)mem - TB_WORD; }
 static tb_always_inline void *inl_mem(uint8_t *b) { return b + TB_WORD; }
 static tb_always_inline void inl_set_foot(uint8_t *b, size_t size) { *(size_t *)(void *)(b + size - TB_WORD) = size; }
 static tb_always_inline size_t inl_prev_foot(uint8_t *b) { return *(size_t *)(void *)(b - TB_WORD); }
@@ -158,17 +158,41 @@ static tb_always_inline uint8_t *inl_bin_pop(tb_heap_t *h, unsigned i) {
   return (uint8_t *)f;
 }
 
-static tb_always_inline void inl_bin_unlink(tb_heap_t *h, uint8_t *b, size_t size) {
-  inl_free_t *f = (inl_free_t *)(void *)b;
+/* Remove free block f from bin i (its bin). */
+static tb_always_inline void inl_bin_remove(tb_heap_t *h, unsigned i, inl_free_t *f) {
   if (f->prev) {
     f->prev->next = f->next;
   } else {
-    unsigned i = tb_bin_index(size);
     h->bins[i] = f->next;
     if (!f->next) tb_binmap_clear(&h->map, i);
   }
   if (f->next) f->next->prev = f->prev;
 }
+
+static tb_always_inline void inl_bin_unlink(tb_heap_t *h, uint8_t *b, size_t size) {
+  inl_free_t *f = (inl_free_t *)(void *)b;
+  if (f->prev)
+    inl_bin_remove(h, 0, f); /* not the head: the bin index is not read */
+  else
+    inl_bin_remove(h, tb_bin_index(size), f);
+}
+
+/* ---- the interface of the shared decisions (tb_decide.h) ------------------- */
+
+#define TBD_MIN_BLOCK INL_MIN_BLOCK
+typedef inl_free_t *tbd_cur_t; /* a free block in a bin */
+static tb_always_inline bool tbd_bin_first(tb_heap_t *h, unsigned b, tbd_cur_t *c) { return (*c = h->bins[b]) != NULL; }
+static tb_always_inline bool tbd_bin_older(tb_heap_t *h, unsigned b, tbd_cur_t *c) {
+  (void)h;
+  (void)b;
+  return (*c = (*c)->next) != NULL;
+}
+static tb_always_inline size_t tbd_cur_size(tb_heap_t *h, unsigned b, const tbd_cur_t *c) {
+  (void)h;
+  (void)b;
+  return inl_size((*c)->head);
+}
+#include "tb_decide.h"
 
 /* Block b of `size` bytes, whose previous block is in use, becomes free:
  * it merges with the next block if that is free or the top, and goes to
@@ -207,6 +231,22 @@ TB_INTERNAL bool inl_check(tb_heap_t *h, char *why, size_t len);
 TB_INTERNAL bool inl_large_owns(const tb_heap_t *h, const void *p);
 TB_INTERNAL _Noreturn void inl_invalid(const char *what, const void *p);
 #endif
+
+#if TB_CHECK_LEVEL >= 1
+TB_INTERNAL void inl_validate_ptr(tb_heap_t *h, const void *p); /* free.c */
+#endif
+
+/* The one choke point from a user pointer to its block (free, realloc,
+ * usable_size): at check level >= 1 it proves that p is a block of h in
+ * use (inl_validate_ptr) and dies naming p otherwise. */
+static tb_always_inline uint8_t *inl_block_of(tb_heap_t *h, const void *p) {
+#if TB_CHECK_LEVEL >= 1
+  inl_validate_ptr(h, p);
+#else
+  (void)h;
+#endif
+  return inl_blk(p);
+}
 
 /* Whether a call may skip the lock and take the fast paths: the heap is
  * single-threaded, or it is locked but the process has only one thread

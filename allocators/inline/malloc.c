@@ -6,7 +6,7 @@
  * splitting off the tail when it is at least MIN_BLOCK. Its previous block
  * is in use (free blocks never touch), its next one too. */
 static tb_always_inline void *inl_use_free(tb_heap_t *h, uint8_t *b, size_t have, size_t s) {
-  if (tb_should_split(have, s, INL_MIN_BLOCK)) {
+  if (tbd_take_split(have, s)) {
     uint8_t *r = b + s;
     size_t rs = have - s;
     *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
@@ -23,7 +23,7 @@ static tb_always_inline void *inl_use_free(tb_heap_t *h, uint8_t *b, size_t have
 }
 
 /* Grow the space until the top holds s bytes. */
-static tb_noinline bool inl_grow(tb_heap_t *h, size_t s) {
+static tb_noinline bool inl_grow_space(tb_heap_t *h, size_t s) {
   space_t *sp = h->space;
   size_t need = (size_t)(h->top - sp->base) + s + TB_WORD;
   if (need < s || space_grow_to(sp, need)) return false;
@@ -34,66 +34,23 @@ static tb_noinline bool inl_grow(tb_heap_t *h, size_t s) {
   return true;
 }
 
-/* Best fit inside large bin i: the smallest block >= s, ties to the most
- * recently freed (the list is LIFO, so the first one met). */
-static uint8_t *inl_best_fit(tb_heap_t *h, unsigned i, size_t s, size_t *have) {
-  inl_free_t *best = NULL;
-  size_t bs = SIZE_MAX;
-  for (inl_free_t *f = h->bins[i]; f; f = f->next) {
-    TB_STAT_INC(h->st, bin_steps);
-    size_t fs = inl_size(f->head);
-    if (fs >= s && fs < bs) {
-      best = f;
-      bs = fs;
-      if (fs == s) break;
-    }
-  }
-  *have = bs;
-  return (uint8_t *)best;
-}
-
+/* The fit rule (tbd_fit: the bins; then the top, grown when too small). */
 TB_INTERNAL void *inl_take(tb_heap_t *h, size_t s) {
-  unsigned i = tb_bin_index(s);
-  uint8_t *b;
-  size_t have;
-  if (tb_is_small(s)) {
-    inl_free_t *f = h->bins[i];
-    if (f) { /* exact fit: pop the head */
-      TB_STAT_INC(h->st, bin_steps);
-      b = inl_bin_pop(h, i);
-      *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
-      *inl_hdr(b + s) |= INL_PINUSE;
-      return inl_mem(b);
-    }
-  } else if (h->bins[i]) {
-    b = inl_best_fit(h, i, s, &have);
-    if (b) {
-      inl_bin_unlink(h, b, have);
-      return inl_use_free(h, b, have, s);
-    }
-  }
-  if (tb_unlikely(h->map.w[0] | h->map.w[1])) {
-    unsigned j = tb_binmap_next(&h->map, i + 1);
-    if (j < TB_NBINS) {
-      b = inl_bin_pop(h, j);
-      TB_STAT_INC(h->st, bin_steps);
-      have = inl_size(*inl_hdr(b));
-      return inl_use_free(h, b, have, s);
-    }
+  unsigned i;
+  inl_free_t *f;
+  if (tbd_fit(h, s, &i, &f)) {
+    size_t have = inl_size(f->head);
+    inl_bin_remove(h, i, f);
+    return inl_use_free(h, (uint8_t *)f, have, s);
   }
   /* The top, used last. */
-  if (tb_unlikely(h->top_size < s) && !inl_grow(h, s)) return NULL;
-  b = h->top;
-  if (tb_likely(h->top_size - s >= INL_MIN_BLOCK)) {
-    h->top = b + s;
-    h->top_size -= s;
-    TB_STAT_INC(h->st, splits);
-  } else {
-    s = h->top_size;
-    h->top = h->end;
-    h->top_size = 0;
-  }
-  *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
+  if (tb_unlikely(h->top_size < s) && !inl_grow_space(h, s)) return NULL;
+  uint8_t *b = h->top;
+  size_t took = tbd_top_take(h->top_size, s);
+  if (tb_likely(tbd_top_split(h->top_size, took))) TB_STAT_INC(h->st, splits);
+  h->top = b + took; /* the end when the block took the whole top */
+  h->top_size -= took;
+  *inl_hdr(b) = took | INL_PINUSE | INL_CINUSE;
   return inl_mem(b);
 }
 
@@ -122,9 +79,8 @@ static tb_noinline void *inl_malloc_slow(tb_heap_t *h, size_t n) {
 static void *inl_malloc(tb_heap_t *h, size_t n) {
 #if TB_CHECK_LEVEL < 3
   if (tb_likely(n <= TB_SMALL_MAX - TB_WORD) && inl_unlocked(h)) {
-    size_t s = (n + TB_WORD + TB_ALIGN_MASK) & ~TB_ALIGN_MASK;
-    s = s < INL_MIN_BLOCK ? INL_MIN_BLOCK : s;
-    unsigned i = (unsigned)(s >> TB_ALIGN_SHIFT);
+    size_t s = tb_block_size(n, INL_MIN_BLOCK);
+    unsigned i = (unsigned)(s >> TB_ALIGN_SHIFT); /* tb_bin_index of a small size */
     inl_free_t *f = h->bins[i];
     uint8_t *b;
     if (f) {
@@ -135,7 +91,7 @@ static void *inl_malloc(tb_heap_t *h, size_t n) {
       TB_STAT_INC(h->st, mallocs);
       return inl_mem(b);
     }
-    if (!(h->map.w[0] | h->map.w[1]) && h->top_size >= s + INL_MIN_BLOCK) {
+    if (!(h->map.w[0] | h->map.w[1]) && h->top_size >= s + INL_MIN_BLOCK) { /* tbd_top_take splits the top */
       b = h->top;
       h->top = b + s;
       h->top_size -= s;

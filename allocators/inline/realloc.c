@@ -7,7 +7,7 @@
 
 /* Block b (in use) keeps s of its `size` bytes; the tail becomes free. */
 static tb_noinline void inl_shrink(tb_heap_t *h, uint8_t *b, size_t size, size_t s) {
-  if (!tb_should_split(size, s, INL_MIN_BLOCK)) return;
+  if (!tbd_take_split(size, s)) return;
   *inl_hdr(b) = s | (*inl_hdr(b) & INL_FLAGS);
   TB_STAT_INC(h->st, splits);
   inl_release(h, b + s, size - s);
@@ -16,33 +16,24 @@ static tb_noinline void inl_shrink(tb_heap_t *h, uint8_t *b, size_t size, size_t
 static tb_noinline bool inl_grow_into_next(tb_heap_t *h, uint8_t *b, size_t head, size_t nh, size_t s);
 
 /* Block b (header `head`, size bytes), followed by the top, grows to s
- * when the two hold s: the rest stays the top (or joins the block when it
- * is shorter than MIN_BLOCK). */
-static tb_always_inline bool inl_grow_top(tb_heap_t *h, uint8_t *b, size_t head, size_t size, size_t s) {
-  size_t sum = size + h->top_size;
-  if (sum < s) return false;
-  if (sum - s >= INL_MIN_BLOCK) {
-    h->top = b + s;
-    h->top_size = sum - s;
-  } else {
-    s = sum;
-    h->top = h->end;
-    h->top_size = 0;
-  }
-  *inl_hdr(b) = s | (head & INL_FLAGS);
+ * when the two hold s: it takes what tbd_top_take says of the top, the
+ * rest stays the top. */
+static tb_always_inline bool inl_grow_into_top(tb_heap_t *h, uint8_t *b, size_t head, size_t size, size_t s) {
+  if (!tbd_grow_fits(size, h->top_size, s)) return false;
+  size_t took = tbd_top_take(h->top_size, s - size);
+  h->top += took; /* the end when the block took the whole top */
+  h->top_size -= took;
+  *inl_hdr(b) = (size + took) | (head & INL_FLAGS);
   TB_STAT_INC(h->st, merges);
   return true;
 }
 
-/* Try to resize in place; returns whether it worked. */
-static tb_always_inline bool inl_resize(tb_heap_t *h, uint8_t *b, size_t s) {
-  size_t head = *inl_hdr(b), size = inl_size(head);
-  if (s <= size) {
-    if (!tb_realloc_keeps(size, s)) inl_shrink(h, b, size, s);
-    return true;
-  }
+/* Block b (in use, `size` bytes) grows in place to s > size into the top
+ * or a free next block (case TBD_RE_NEXT); returns whether it did. */
+static tb_always_inline bool inl_grow_next(tb_heap_t *h, uint8_t *b, size_t head, size_t s) {
+  size_t size = inl_size(head);
   uint8_t *next = b + size;
-  if (next == h->top) return inl_grow_top(h, b, head, size, s);
+  if (next == h->top) return inl_grow_into_top(h, b, head, size, s);
   size_t nh = *inl_hdr(next);
   if (nh & INL_CINUSE) return false;
   return inl_grow_into_next(h, b, head, nh, s);
@@ -56,10 +47,10 @@ static tb_noinline bool inl_grow_into_next(tb_heap_t *h, uint8_t *b, size_t head
   size_t size = inl_size(head);
   uint8_t *next = b + size;
   size_t ns = inl_size(nh), sum = size + ns;
-  if (sum < s) return false;
+  if (!tbd_grow_fits(size, ns, s)) return false;
   inl_bin_unlink(h, next, ns);
   TB_STAT_INC(h->st, merges);
-  if (tb_should_split(sum, s, INL_MIN_BLOCK)) {
+  if (tbd_take_split(sum, s)) {
     uint8_t *r = b + s;
     *inl_hdr(r) = (sum - s) | INL_PINUSE; /* its next block stays PINUSE = 0 */
     inl_set_foot(r, sum - s);
@@ -82,33 +73,22 @@ static size_t inl_usable_of(uint8_t *b, void *p) {
   return inl_size(head) - TB_WORD;
 }
 
-/* Whether a realloc that cannot stay in place (old header `head`, new
- * block size s) asks for the room of s: a block of the space that grows
- * does (it failed to resize, so s is above its size); a large block, or
- * one that becomes large, asks for exactly the request. */
-static tb_always_inline bool inl_move_room(const tb_heap_t *h, size_t head, size_t s) {
-  return !(head & INL_LARGE) && !tb_is_large(s, h->can_grow);
-}
-
-/* The new block of a realloc that moves (request n): the room when
- * inl_move_room says so and it can be had, else n. The fast version for
- * unlocked calls below level 3 and the locked one decide alike. */
+/* The new block of a realloc that moves (old header `head`, new block
+ * size s, request n): what tbd_move_request asks for first, else n. The
+ * fast version for unlocked calls below level 3 and the locked one decide
+ * alike. */
 #if TB_CHECK_LEVEL < 3
 static tb_always_inline void *inl_move_to(tb_heap_t *h, size_t head, size_t s, size_t n) {
-  if (inl_move_room(h, head, s)) {
-    void *q = inl_malloc(h, tb_realloc_room(s) - TB_WORD);
-    if (tb_likely(q != NULL)) return q;
-  }
-  return inl_malloc(h, n);
+  size_t first = tbd_move_request(head & INL_LARGE, s, n, h->can_grow);
+  void *q = inl_malloc(h, first);
+  return tb_likely(q != NULL) || first == n ? q : inl_malloc(h, n);
 }
 #endif
 
 static void *inl_move_locked(tb_heap_t *h, size_t head, size_t s, size_t n) {
-  if (inl_move_room(h, head, s)) {
-    void *q = inl_malloc_locked(h, tb_realloc_room(s) - TB_WORD);
-    if (q) return q;
-  }
-  return inl_malloc_locked(h, n);
+  size_t first = tbd_move_request(head & INL_LARGE, s, n, h->can_grow);
+  void *q = inl_malloc_locked(h, first);
+  return q || first == n ? q : inl_malloc_locked(h, n);
 }
 
 #if TB_CHECK_LEVEL < 3
@@ -125,6 +105,20 @@ static tb_noinline void *inl_move_copy(tb_heap_t *h, void *p, size_t head, size_
 }
 #endif
 
+/* Whether block b (header `head`) stays in place for request n, block
+ * size s: the case of tbd_realloc_case, applied (kept, shrunk, or grown
+ * into its next block or the top). */
+static tb_always_inline bool inl_resize(tb_heap_t *h, uint8_t *b, size_t head, size_t n, size_t s) {
+  size_t size = inl_size(head), usable = (head & INL_LARGE) ? inl_usable_of(b, inl_mem(b)) : 0;
+  switch (tbd_realloc_case(head & INL_LARGE, size, usable, n, s, h->can_grow)) {
+  case TBD_RE_KEEP: return true;
+  case TBD_RE_SHRINK: inl_shrink(h, b, size, s); return true;
+  case TBD_RE_NEXT: return inl_grow_next(h, b, head, s);
+  case TBD_RE_MOVE: break;
+  }
+  return false;
+}
+
 /* realloc, every case: NULL and 0, large blocks, the lock (when needed)
  * and, at level 3, the validation. */
 static tb_noinline void *inl_realloc_general(tb_heap_t *h, void *p, size_t n) {
@@ -140,17 +134,10 @@ static tb_noinline void *inl_realloc_general(tb_heap_t *h, void *p, size_t n) {
   }
 #if TB_CHECK_LEVEL < 3
   if (tb_likely(inl_unlocked(h))) { /* no lock held: the public calls take their fast paths */
-#if TB_CHECK_LEVEL >= 1
-    inl_validate_ptr(h, p);
-#endif
-    TB_STAT_INC(h->st, reallocs);
-    uint8_t *b = inl_blk(p);
+    uint8_t *b = inl_block_of(h, p);
     size_t head = *inl_hdr(b);
-    if (!(head & INL_LARGE) && !tb_is_large(s, h->can_grow) && inl_resize(h, b, s)) {
-      TB_STAT_INC(h->st, realloc_inplace);
-      return p;
-    }
-    if ((head & INL_LARGE) && n <= inl_usable_of(b, p) && tb_is_large(s, h->can_grow)) {
+    TB_STAT_INC(h->st, reallocs);
+    if (inl_resize(h, b, head, n, s)) {
       TB_STAT_INC(h->st, realloc_inplace);
       return p;
     }
@@ -158,27 +145,15 @@ static tb_noinline void *inl_realloc_general(tb_heap_t *h, void *p, size_t n) {
   }
 #endif
   bool taken = tb_heap_lock(&h->lock, h->locked);
-#if TB_CHECK_LEVEL >= 1
-  inl_validate_ptr(h, p);
-#endif
+  uint8_t *b = inl_block_of(h, p);
+  size_t head = *inl_hdr(b), old = inl_usable_of(b, p);
   TB_STAT_INC(h->st, reallocs);
-  uint8_t *b = inl_blk(p);
-  size_t old = inl_usable_of(b, p);
-  void *q = NULL;
-  if (*inl_hdr(b) & INL_LARGE) {
-    /* A large block stays put while the request still fits and is large. */
-    if (n <= old && tb_is_large(s, h->can_grow)) q = p;
-  } else if (!tb_is_large(s, h->can_grow) && inl_resize(h, b, s)) {
-    q = p;
-  }
-  if (q) {
+  void *q = p;
+  if (inl_resize(h, b, head, n, s)) {
     TB_STAT_INC(h->st, realloc_inplace);
-  } else {
-    q = inl_move_locked(h, *inl_hdr(b), s, n);
-    if (q) {
-      memcpy(q, p, old < n ? old : n);
-      inl_free_locked(h, p);
-    }
+  } else if ((q = inl_move_locked(h, head, s, n)) != NULL) {
+    memcpy(q, p, old < n ? old : n);
+    inl_free_locked(h, p);
   }
   INL_VALIDATE(h);
   tb_heap_unlock(&h->lock, taken);
@@ -206,27 +181,25 @@ static tb_noinline void *inl_next_or_move(tb_heap_t *h, void *p, size_t head, si
 
 /* The fast path of an unlocked call below level 3: a block of the space
  * that stays small is kept, shrunk, grown into the top or a free next
- * block, or moved, as inl_resize and the general way decide; everything
+ * block, or moved, as tbd_realloc_case and the general way decide; everything
  * else goes the general way. */
 static void *inl_realloc(tb_heap_t *h, void *p, size_t n) {
 #if TB_CHECK_LEVEL < 3
   if (tb_likely(p && n - 1 < TB_SMALL_MAX - TB_WORD) && tb_likely(inl_unlocked(h))) {
-#if TB_CHECK_LEVEL >= 1
-    inl_validate_ptr(h, p);
-#endif
-    uint8_t *b = inl_blk(p);
+    uint8_t *b = inl_block_of(h, p);
     size_t head = *inl_hdr(b);
     if (tb_likely(!(head & INL_LARGE))) {
-      size_t s = tb_block_size(n, INL_MIN_BLOCK), size = inl_size(head); /* s small: never large */
+      size_t s = tb_block_size(n, INL_MIN_BLOCK), size = inl_size(head);
       TB_STAT_INC(h->st, reallocs);
-      if (s <= size) {
+      tbd_realloc_t c = tbd_realloc_case(false, size, 0, n, s, false /* s is small: never large */);
+      if (c != TBD_RE_NEXT) { /* kept or shrunk: never moved while small */
         TB_STAT_INC(h->st, realloc_inplace);
-        if (tb_likely(tb_realloc_keeps(size, s))) return p;
+        if (tb_likely(c == TBD_RE_KEEP)) return p;
         return inl_shrink_fast(h, p, size, s);
       }
       uint8_t *next = b + size;
       if (next == h->top) {
-        if (!inl_grow_top(h, b, head, size, s)) return inl_move_copy(h, p, head, s, n);
+        if (!inl_grow_into_top(h, b, head, size, s)) return inl_move_copy(h, p, head, s, n);
         TB_STAT_INC(h->st, realloc_inplace);
         return p;
       }
@@ -240,6 +213,5 @@ static void *inl_realloc(tb_heap_t *h, void *p, size_t n) {
 }
 
 static size_t inl_usable_size(tb_heap_t *h, const void *p) {
-  (void)h;
-  return p ? inl_usable_of(inl_blk(p), (void *)p) : 0;
+  return p ? inl_usable_of(inl_block_of(h, p), (void *)p) : 0;
 }

@@ -1,8 +1,8 @@
 /* aligned_alloc.c: blocks aligned to a power of two > 16. A block of
- * tb_aligned_take_size(s, a, 16) = s + a - 16 bytes is taken (tb_policy.h);
- * the lead padding (a multiple of 16, so 0 or at
- * least OOB_MIN_BLOCK) becomes a free block with its own record, and the
- * tail is given back like a realloc shrink. No marker in user memory. */
+ * tb_aligned_take_size(s, a, OOB_MIN_BLOCK) bytes is taken (tb_policy.h);
+ * the lead padding (tbd_aligned_lead: 0 or at least OOB_MIN_BLOCK)
+ * becomes a free block with its own record, and the tail is given back
+ * like a realloc shrink. No marker in user memory. */
 #include "oob.h"
 
 static void *oob_aligned_core(tb_heap_t *h, size_t a, size_t n) {
@@ -26,7 +26,7 @@ static void *oob_aligned_core(tb_heap_t *h, size_t a, size_t n) {
   if (!i) return NULL;
   oob_rec_t *r = &h->rec[i];
   uintptr_t user = (uintptr_t)h->base + (uintptr_t)r->off + TB_WORD;
-  size_t lead = (size_t)(tb_align_up(user, a) - user);
+  size_t lead = tbd_aligned_lead(user, a);
   if (lead) {
     /* The predecessor of a block just taken is never free (no two free
      * blocks touch, and none touches the top), so the lead stands alone. */

@@ -93,7 +93,7 @@ TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *user) {
 TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s) {
   oob_rec_t *r = &h->rec[i];
   uint64_t have = oob_size(r);
-  if (!tb_should_split(have, s, OOB_MIN_BLOCK)) return;
+  if (!tbd_take_split(have, s)) return;
   uint64_t rem = have - s;
   uint32_t n = r->next;
   if (!n) {

@@ -94,7 +94,7 @@ TB_INTERNAL bool oob_rec_grow(tb_heap_t *h) {
 }
 
 /* Make the top at least `need` bytes long by growing the user region. */
-TB_INTERNAL bool oob_grow_top(tb_heap_t *h, size_t need) {
+TB_INTERNAL bool oob_grow_space(tb_heap_t *h, size_t need) {
   if (need > h->space->reserved || h->top_off > h->space->reserved - need - TB_WORD) return false;
   if (space_grow_to(h->space, h->top_off + need + TB_WORD) != 0) return false;
   h->limit = h->space->committed - TB_WORD;

@@ -9,7 +9,7 @@
 static void oob_split_taken(tb_heap_t *h, uint32_t i, size_t s) {
   oob_rec_t *r = &h->rec[i];
   uint64_t have = oob_size(r);
-  if (!tb_should_split(have, s, OOB_MIN_BLOCK)) return;
+  if (!tbd_take_split(have, s)) return;
   uint32_t j = oob_rec_new(h);
   r = &h->rec[i];
   oob_rec_t *t = &h->rec[j];
@@ -28,101 +28,46 @@ static void oob_split_taken(tb_heap_t *h, uint32_t i, size_t s) {
 }
 
 /* A block of exactly block size s (or the whole of a bin block too small
- * to split), status USED, back-pointer not yet written. 0 + errno ENOMEM
- * when the space cannot grow. Needs oob_rec_ready(). *offp = its offset. */
+ * to split), status USED, back-pointer not yet written: the fit rule
+ * (tbd_fit: the bins; then the top, grown when too small). 0 + errno
+ * ENOMEM when the space cannot grow. Needs oob_rec_ready(). *offp = its
+ * offset. */
 TB_INTERNAL tb_always_inline uint32_t oob_take(tb_heap_t *h, size_t s, uint64_t *offp) {
-  unsigned b = tb_bin_index(s);
-  uint32_t i = 0;
+  unsigned b;
+  tbd_cur_t c;
+  uint32_t i;
+  if (tbd_fit(h, s, &b, &c)) {
 #if OOB_BINS_ARRAY
-  /* The same decisions over arrays: a backwards scan meets the members
-   * newest first; it reads only the entries (cached sizes). */
-  oob_bin_t *bn = &h->bins[b];
-  uint32_t k = UINT32_MAX; /* position of the chosen member */
-  if (tb_is_small(s)) {
-    if (bn->n) { /* exact fit, most recently freed */
-      k = bn->n - 1;
-      TB_STAT_INC(h->st, bin_steps);
-    }
-  } else {
-    uint64_t best = UINT64_MAX;
-    const oob_ent_t *a = bn->a;
-    for (uint32_t m = bn->n; m-- > 0;) {
-      uint64_t sz = oob_ent_size(h, a[m]);
-      TB_STAT_INC(h->st, bin_steps);
-      if (sz >= s && sz < best) { /* strict: among equals the newest stays */
-        best = sz;
-        k = m;
-        if (sz == s) break;
-      }
-    }
-  }
-  if (k == UINT32_MAX && b + 1 < TB_NBINS) {
-    unsigned nb = tb_binmap_next(&h->map, b + 1);
-    if (nb < TB_NBINS) {
-      b = nb;
-      bn = &h->bins[b];
-      k = bn->n - 1;
-      TB_STAT_INC(h->st, bin_steps);
-    }
-  }
-  if (k != UINT32_MAX) {
-    i = oob_ent_rec(bn->a[k]);
-    oob_bin_cut(h, b, k);
-    oob_rec_t *r = &h->rec[i];
-    oob_set(r, oob_size(r), OOB_USED);
-    *offp = r->off;
-    oob_split_taken(h, i, s);
-    return i;
-  }
+    i = oob_ent_rec(h->bins[b].a[c]);
+    oob_bin_cut(h, b, c);
 #else
-  if (tb_is_small(s)) {
-    i = h->bin[b]; /* exact fit, most recently freed */
-    if (i) TB_STAT_INC(h->st, bin_steps);
-  } else {
-    uint64_t best = UINT64_MAX;
-    for (uint32_t j = h->bin[b]; j; j = h->rec[j].fd) {
-      uint64_t sz = oob_size(&h->rec[j]);
-      TB_STAT_INC(h->st, bin_steps);
-      if (sz >= s && sz < best) {
-        best = sz;
-        i = j;
-        if (sz == s) break; /* nothing smaller can fit; the first is the newest */
-      }
-    }
-  }
-  if (!i && b + 1 < TB_NBINS) {
-    unsigned nb = tb_binmap_next(&h->map, b + 1);
-    if (nb < TB_NBINS) {
-      i = h->bin[nb];
-      TB_STAT_INC(h->st, bin_steps);
-    }
-  }
-  if (i) {
-    oob_bin_remove(h, i);
+    i = c;
+    oob_bin_unlink(h, i, b);
+#endif
     oob_rec_t *r = &h->rec[i];
     oob_set(r, oob_size(r), OOB_USED);
     *offp = r->off;
     oob_split_taken(h, i, s);
     return i;
   }
-#endif
   /* The top, grown if needed. */
-  if (h->limit - h->top_off < s && !oob_grow_top(h, s)) {
+  if (h->limit - h->top_off < s && !oob_grow_space(h, s)) {
     errno = ENOMEM;
     return 0;
   }
   i = oob_rec_new(h);
   oob_rec_t *r = &h->rec[i];
-  uint64_t off = h->top_off;
+  uint64_t off = h->top_off, top = h->limit - off;
+  size_t took = tbd_top_take(top, s);
   uint32_t last = h->last;
   r->off = off;
-  oob_set(r, s, OOB_USED);
+  oob_set(r, took, OOB_USED);
   r->prev = last;
   r->next = 0; /* fd, bk: meaningful only while FREE */
   if (last) h->rec[last].next = i;
   h->last = i;
-  h->top_off = off + s;
-  TB_STAT_ADD(h->st, splits, h->limit - off - s >= OOB_MIN_BLOCK); /* the top was split */
+  h->top_off = off + took;
+  TB_STAT_ADD(h->st, splits, tbd_top_split(top, took));
   *offp = off;
   return i;
 }
@@ -207,7 +152,8 @@ static tb_noinline void *oob_malloc_split_fast(tb_heap_t *h, size_t n, unsigned 
   unsigned rb = tb_bin_index(have - s);
   oob_bin_t *rbn = &h->bins[rb];
   uint32_t j;
-  if (tb_likely((e >> 32) != OOB_ENT_SAT && rbn->cap - rbn->n > OOB_BIN_SPARE) && tb_likely(j = oob_rec_take(h))) {
+  if (tb_likely((e >> 32) != OOB_ENT_SAT && rbn->cap - rbn->n > OOB_BIN_SPARE) && tbd_above_splits(have, s) &&
+      tb_likely(j = oob_rec_take(h))) {
     i = oob_ent_rec(e);
     if (!--nbn->n) tb_binmap_clear(&h->map, nb);
     uint64_t boff = rec[i].off;
@@ -293,13 +239,13 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
     if ((h->map.w[0] | h->map.w[1]) && (nb = oob_step2_bin(h, b)) < TB_NBINS) {
 #endif
       /* Step 2 of the fit rule: the newest block of the first non-empty
-       * bin above, split (its remainder is at least 16 bytes: every block
-       * there is larger than s, sizes are multiples of 16). */
+       * bin above, split when tbd_above_splits says so (always with a
+       * 16-byte minimum block; else the general way takes it whole). */
 #if OOB_BINS_ARRAY
       return oob_malloc_split_fast(h, n, nb);
 #else
-      uint32_t j = oob_rec_take(h);
-      if (tb_likely(j)) {
+      uint32_t j;
+      if (tbd_above_splits(oob_size(&rec[h->bin[nb]]), s) && tb_likely(j = oob_rec_take(h))) {
         i = h->bin[nb];
         oob_rec_t *r = &rec[i];
         uint32_t fd = r->fd;
@@ -320,10 +266,10 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
       }
 #endif
     } else {
-      /* Step 3: no bin can serve s; the top, when it is large enough
-       * without growing. */
+      /* Step 3: no bin can serve s; the top, when it holds s without
+       * growing and the rest can stand alone (tbd_top_take takes s). */
       uint64_t off = h->top_off;
-      if (h->limit - off >= s && tb_likely(i = oob_rec_take(h))) {
+      if (h->limit - off >= s && tbd_rem_ok(h->limit - off - s) && tb_likely(i = oob_rec_take(h))) {
         oob_rec_t *r = &rec[i];
         uint32_t last = h->last;
         r->off = off;
@@ -333,7 +279,7 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
         if (last) rec[last].next = i;
         h->last = i;
         h->top_off = off + s;
-        TB_STAT_ADD(h->st, splits, h->limit - off - s >= OOB_MIN_BLOCK);
+        TB_STAT_ADD(h->st, splits, tbd_top_split(h->limit - off, s));
         TB_STAT_INC(h->st, mallocs);
         return oob_enframe(h, i, off);
       }

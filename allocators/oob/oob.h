@@ -110,7 +110,13 @@
 #include "tb_lock.h"
 #include "tb_policy.h"
 
-#define OOB_MIN_BLOCK ((size_t)16)
+/* The minimum block: 16 bytes (the back-pointer and 8 bytes of data);
+ * the variant oob-m32 is built with OOB_MIN_BLOCK_BYTES=32, inline's
+ * minimum block, and then places every block exactly where inline does. */
+#ifndef OOB_MIN_BLOCK_BYTES
+#define OOB_MIN_BLOCK_BYTES 16
+#endif
+#define OOB_MIN_BLOCK ((size_t)OOB_MIN_BLOCK_BYTES)
 #define OOB_REC_RESERVE ((size_t)1 << 30) /* address space for records: 32 Mi records */
 #define OOB_REC_SPARE 4u /* records kept available before an operation starts */
 /* The record array starts this many bytes into its space ("colouring").
@@ -432,6 +438,37 @@ static inline void oob_bin_move(tb_heap_t *h, uint32_t i, unsigned from, unsigne
 }
 #endif /* OOB_BINS_ARRAY */
 
+/* ---- the interface of the shared decisions (tb_decide.h) ------------------------ */
+
+#define TBD_MIN_BLOCK OOB_MIN_BLOCK
+#if OOB_BINS_ARRAY
+typedef uint32_t tbd_cur_t; /* a position in a bin's array (newest at the end) */
+static tb_always_inline bool tbd_bin_first(tb_heap_t *h, unsigned b, tbd_cur_t *c) {
+  *c = h->bins[b].n - 1;
+  return h->bins[b].n != 0;
+}
+static tb_always_inline bool tbd_bin_older(tb_heap_t *h, unsigned b, tbd_cur_t *c) {
+  (void)h;
+  (void)b;
+  return (*c)-- != 0;
+}
+static tb_always_inline size_t tbd_cur_size(tb_heap_t *h, unsigned b, const tbd_cur_t *c) {
+  return oob_ent_size(h, h->bins[b].a[*c]);
+}
+#else
+typedef uint32_t tbd_cur_t; /* a record index */
+static tb_always_inline bool tbd_bin_first(tb_heap_t *h, unsigned b, tbd_cur_t *c) { return (*c = h->bin[b]) != 0; }
+static tb_always_inline bool tbd_bin_older(tb_heap_t *h, unsigned b, tbd_cur_t *c) {
+  (void)b;
+  return (*c = h->rec[*c].fd) != 0;
+}
+static tb_always_inline size_t tbd_cur_size(tb_heap_t *h, unsigned b, const tbd_cur_t *c) {
+  (void)b;
+  return oob_size(&h->rec[*c]);
+}
+#endif
+#include "tb_decide.h"
+
 /* ---- the choke point ------------------------------------------------------------ */
 
 /* The record of user pointer p. At check level >= 1 the round trip is
@@ -478,7 +515,7 @@ TB_INTERNAL void *oob_malloc_core(tb_heap_t *h, size_t n);        /* malloc.c */
 TB_INTERNAL void *oob_large_map(tb_heap_t *h, size_t len, size_t align); /* malloc.c */
 TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *p); /* free.c */
 TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s); /* free.c */
-TB_INTERNAL bool oob_grow_top(tb_heap_t *h, size_t need);        /* heap.c */
+TB_INTERNAL bool oob_grow_space(tb_heap_t *h, size_t need);      /* heap.c */
 TB_INTERNAL bool oob_check(tb_heap_t *h, char *why, size_t len); /* check.c */
 
 /* At check level 3 every operation ends with a whole-heap validation. */

@@ -1,11 +1,16 @@
 /* ops.c: the operations table of the oob design at this check level, for
- * the bin representation this copy is built with (OOB_BINS_ARRAY). */
+ * the variant this copy is built with: the bin representation
+ * (OOB_BINS_ARRAY) and the minimum block (OOB_MIN_BLOCK_BYTES). */
 #include "oob.h"
 
 #if OOB_BINS_ARRAY
 const tb_allocator_t TB_OPS_SYMBOL(oobarr) = {
     .name = "oob-array",
     .description = "out-of-band metadata as oob, bins as dense arrays scanned linearly",
+#elif OOB_MIN_BLOCK_BYTES == 32
+const tb_allocator_t TB_OPS_SYMBOL(oobm32) = {
+    .name = "oob-m32",
+    .description = "oob with inline's 32-byte minimum block: every block placed where inline places it",
 #else
 const tb_allocator_t TB_OPS_SYMBOL(oob) = {
     .name = "oob",

@@ -30,63 +30,68 @@ static tb_noinline void oob_grow_into_next(tb_heap_t *h, uint32_t i, uint32_t n,
   uint64_t xs = oob_size(x), rem = have + xs - s;
   unsigned xb = tb_bin_index(xs);
   TB_STAT_INC(h->st, merges);
-  if (rem) { /* a multiple of 16, so >= OOB_MIN_BLOCK: split */
+  if (tbd_take_split(have + xs, s)) {
     x->off = r->off + s;
     oob_set(x, rem, OOB_FREE);
     oob_bin_move(h, n, xb, tb_bin_index(rem));
     TB_STAT_INC(h->st, splits);
-  } else {
+  } else { /* the block takes all of n */
     uint32_t nn = x->next; /* a free block never touches the top */
     oob_bin_unlink(h, n, xb);
     r->next = nn;
     rec[nn].prev = i;
     oob_rec_recycle(h, n);
+    s = have + xs;
   }
   oob_set(r, s, OOB_USED);
 }
 
-/* Try to make block i hold block size s without moving it. */
-static bool oob_grow_in_place(tb_heap_t *h, uint32_t i, size_t s) {
-  oob_rec_t *r = &h->rec[i];
-  uint64_t have = oob_size(r);
-  if (oob_status(r) == OOB_LARGE) return tb_is_large(s, h->can_grow) && s <= oob_usable_of(h, i) + TB_WORD;
-  /* A block that becomes large moves to the system (as in inline). */
-  if (tb_is_large(s, h->can_grow)) return false;
-  if (s <= have) {
-    if (!tb_realloc_keeps(have, s)) oob_shrink(h, i, s);
-    return true;
-  }
-  uint32_t n = r->next;
-  if (!n) { /* the top follows */
-    /* Only what the top holds already: the space is not grown for an
-     * in-place realloc (tb_policy.h; inline does the same). */
-    if (h->limit - h->top_off < s - have) return false;
-    h->top_off += s - have;
-    oob_set(r, s, OOB_USED);
-    return true;
-  }
-  oob_rec_t *x = &h->rec[n];
-  if (oob_status(x) != OOB_FREE || have + oob_size(x) < s) return false;
-  oob_grow_into_next(h, i, n, have, s);
+/* Block i (USED, `have` bytes), followed by the top, grows to s > have
+ * when the two hold s: it takes what tbd_top_take says of the top. */
+static tb_always_inline bool oob_grow_into_top(tb_heap_t *h, oob_rec_t *r, uint64_t have, size_t s) {
+  uint64_t top = h->limit - h->top_off;
+  if (!tbd_grow_fits(have, top, s)) return false;
+  size_t took = tbd_top_take(top, s - have);
+  h->top_off += took;
+  r->size = (have + took) | OOB_USED;
   return true;
 }
 
-/* The new block of a realloc that moves record i (request n, block size s
- * not large): when the block grows (it is not large: it failed to resize,
- * so s is above its size) the room of s, else exactly n; the room falls
- * back to n when it cannot be had. The fast version (unlocked, below
- * level 3) and the general one decide alike. */
-static bool oob_move_room(tb_heap_t *h, uint32_t i, size_t s) {
-  return oob_status(&h->rec[i]) != OOB_LARGE && !tb_is_large(s, h->can_grow);
+/* Whether block i stays in place for request n, block size s: the case
+ * of tbd_realloc_case, applied (kept, shrunk, or grown into a free
+ * successor or the top, which must hold s already: the space is not grown
+ * for it). */
+static bool oob_resize(tb_heap_t *h, uint32_t i, size_t n, size_t s) {
+  oob_rec_t *r = &h->rec[i];
+  uint64_t have = oob_size(r);
+  bool large = oob_status(r) == OOB_LARGE;
+  switch (tbd_realloc_case(large, have, large ? oob_usable_of(h, i) : 0, n, s, h->can_grow)) {
+  case TBD_RE_KEEP: return true;
+  case TBD_RE_SHRINK: oob_shrink(h, i, s); return true;
+  case TBD_RE_NEXT: break;
+  case TBD_RE_MOVE: return false;
+  }
+  uint32_t nx = r->next;
+  if (!nx) return oob_grow_into_top(h, r, have, s);
+  oob_rec_t *x = &h->rec[nx];
+  if (oob_status(x) != OOB_FREE || !tbd_grow_fits(have, oob_size(x), s)) return false;
+  oob_grow_into_next(h, i, nx, have, s);
+  return true;
+}
+
+/* The new block of a realloc that moves record i (request n, block size
+ * s): what tbd_move_request asks for first, else n. The fast version
+ * (unlocked, below level 3) and the general one decide alike. */
+static tb_always_inline size_t oob_move_request(tb_heap_t *h, uint32_t i, size_t s, size_t n) {
+  return tbd_move_request(oob_status(&h->rec[i]) == OOB_LARGE, s, n, h->can_grow);
 }
 
 #if TB_CHECK_LEVEL < 3
 static tb_always_inline void *oob_move_unlocked(tb_heap_t *h, uint32_t i, size_t s, size_t n) {
-  if (oob_move_room(h, i, s)) {
-    void *q = oob_malloc_unlocked(h, tb_realloc_room(s) - TB_WORD);
-    if (tb_likely(q != NULL)) return q;
-  }
-  return oob_malloc_core(h, n); /* the same decision as oob_malloc_unlocked, rarely needed */
+  size_t first = oob_move_request(h, i, s, n);
+  void *q = oob_malloc_unlocked(h, first);
+  /* the same decision as oob_malloc_unlocked, rarely needed */
+  return tb_likely(q != NULL) || first == n ? q : oob_malloc_core(h, n);
 }
 
 /* The move of the fast path below: the small block i (`have` bytes, user
@@ -105,11 +110,9 @@ static tb_noinline void *oob_move_copy_unlocked(tb_heap_t *h, uint32_t i, void *
 #endif
 
 static void *oob_move_core(tb_heap_t *h, uint32_t i, size_t s, size_t n) {
-  if (oob_move_room(h, i, s)) {
-    void *q = oob_malloc_core(h, tb_realloc_room(s) - TB_WORD);
-    if (q) return q;
-  }
-  return oob_malloc_core(h, n);
+  size_t first = oob_move_request(h, i, s, n);
+  void *q = oob_malloc_core(h, first);
+  return q || first == n ? q : oob_malloc_core(h, n);
 }
 
 /* realloc, every case: with the lock (when needed) and, at level 3, the
@@ -142,7 +145,7 @@ static tb_noinline void *oob_realloc_general(tb_heap_t *h, void *p, size_t n, ui
     errno = ENOMEM;
     goto out;
   }
-  if (oob_grow_in_place(h, i, s)) {
+  if (oob_resize(h, i, n, s)) {
     TB_STAT_INC(h->st, realloc_inplace);
     q = p;
     goto out;
@@ -177,7 +180,7 @@ static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
     /* The fast path of an unlocked call below level 3 for a small block
      * that stays small: keep (or shrink) in place, grow into the top or a
      * free successor that is large enough, or move when the successor is
-     * in use; the same decisions as oob_grow_in_place and the general
+     * in use; the same decisions as oob_resize and the general
      * move, taken sooner. A free successor or the top too small, and large
      * blocks, go the general way. */
     uint32_t i = oob_get_rec(h, p);
@@ -186,17 +189,16 @@ static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
     size_t s = tb_block_size(n, OOB_MIN_BLOCK);
     uint32_t nx = r->next;
     if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED)) {
-      if (s <= have) {
+      tbd_realloc_t c = tbd_realloc_case(false, have, 0, n, s, false /* s is small: never large */);
+      if (c != TBD_RE_NEXT) { /* kept or shrunk: never moved while small */
         TB_STAT_INC(h->st, reallocs);
-        if (!tb_realloc_keeps(have, s) && tb_should_split(have, s, OOB_MIN_BLOCK)) oob_shrink(h, i, s);
+        if (c == TBD_RE_SHRINK) oob_shrink(h, i, s);
         TB_STAT_INC(h->st, realloc_inplace);
         return p;
       }
       if (!nx) { /* the top follows: grow into what it holds */
-        if (h->limit - h->top_off >= s - have) {
+        if (oob_grow_into_top(h, r, have, s)) {
           TB_STAT_INC(h->st, reallocs);
-          h->top_off += s - have;
-          r->size = s | OOB_USED;
           TB_STAT_INC(h->st, realloc_inplace);
           return p;
         }
@@ -206,7 +208,7 @@ static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
           TB_STAT_INC(h->st, reallocs);
           return oob_move_copy_unlocked(h, i, p, have, s, n);
         }
-        if (have + (xsz & ~OOB_STATUS_MASK) >= s) {
+        if (tbd_grow_fits(have, xsz & ~OOB_STATUS_MASK, s)) {
           TB_STAT_INC(h->st, reallocs);
           oob_grow_into_next(h, i, nx, have, s);
           TB_STAT_INC(h->st, realloc_inplace);
