@@ -97,7 +97,8 @@ TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s) {
   uint64_t rem = have - s;
   uint32_t n = r->next;
   if (!n) {
-    h->top_off -= rem;
+    h->top_off -= rem; /* the tail merges with the top */
+    TB_STAT_INC(h->st, merges);
   } else if (oob_status(&h->rec[n]) == OOB_FREE) {
     oob_rec_t *x = &h->rec[n];
     oob_bin_remove(h, n);

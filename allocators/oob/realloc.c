@@ -54,6 +54,7 @@ static tb_always_inline bool oob_grow_into_top(tb_heap_t *h, oob_rec_t *r, uint6
   size_t took = tbd_top_take(top, s - have);
   h->top_off += took;
   r->size = (have + took) | OOB_USED;
+  TB_STAT_INC(h->st, merges);
   return true;
 }
 
@@ -103,6 +104,7 @@ static tb_noinline void *oob_move_copy_unlocked(tb_heap_t *h, uint32_t i, void *
   void *q = oob_move_unlocked(h, i, s, n);
   if (q) {
     memcpy(q, p, have - TB_WORD); /* have - 8 < n: the whole old block */
+    TB_STAT_INC(h->st, frees);
     oob_release_unlocked(h, i, p);
   }
   return q;
@@ -156,6 +158,7 @@ static tb_noinline void *oob_realloc_general(tb_heap_t *h, void *p, size_t n, ui
     q = oob_move_unlocked(h, i, s, n);
     if (q) {
       memcpy(q, p, old < n ? old : n);
+      TB_STAT_INC(h->st, frees);
       oob_release_unlocked(h, i, p);
     }
     goto out;
@@ -166,6 +169,7 @@ static tb_noinline void *oob_realloc_general(tb_heap_t *h, void *p, size_t n, ui
     /* Copying the caller's data is the caller's request, not metadata
      * traffic: it is not counted in user_bytes_read/written. */
     memcpy(q, p, old < n ? old : n);
+    TB_STAT_INC(h->st, frees);
     oob_release(h, i, p);
   }
 out:
