@@ -7,6 +7,7 @@
  * cannot do: `bump` never frees, `glibc` does not live on our spaces and
  * cannot be validated from outside.
  */
+#define _DEFAULT_SOURCE /* mincore */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "tb_alloc.h"
 #include "tb_testutil.h"
@@ -108,6 +111,53 @@ START_TEST(t_calloc_zeroes) {
   ck_assert_ptr_nonnull(q);
   ck_assert(tb_all_zero(q, 37 * 13));
   release(H, q);
+}
+END_TEST
+
+/* Pages of [p, p + n) that are resident (mincore), or -1 when it cannot tell. */
+static long resident_pages(const void *p, size_t n) {
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  uintptr_t a = ((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1), e = ((uintptr_t)p + n) & ~(uintptr_t)(pg - 1);
+  if (e <= a) return 0;
+  size_t np = (e - a) / pg;
+  unsigned char *v = malloc(np);
+  if (!v) return -1;
+  long r = 0;
+  if (mincore((void *)a, e - a, v) != 0) r = -1;
+  for (size_t i = 0; r >= 0 && i < np; i++) r += v[i] & 1;
+  free(v);
+  return r;
+}
+
+/* The calloc rule of tb_policy.h (tb_calloc_clears), for every allocator:
+ * a block reused from a freed one is cleared, a fresh block from the space
+ * is zero, and a large block (a fresh mapping from the system) is zero
+ * without being written: calloc of 64 MiB leaves its pages untouched (at
+ * most the first one, holding the header, is resident before it is read). */
+START_TEST(t_calloc_rule) {
+  size_t n = 1000;
+  unsigned char *d = A->malloc(H, n);
+  ck_assert_ptr_nonnull(d);
+  memset(d, 0xAB, n);
+  release(H, d);
+  unsigned char *r = A->calloc(H, 1, n);
+  ck_assert_ptr_nonnull(r);
+  ck_assert_msg(tb_all_zero(r, n), "%s: calloc of a reused block not cleared", A->name);
+  if (can(TB_CAP_FREE) && strcmp(A->name, "glibc") != 0)
+    ck_assert_msg(r == d, "%s: calloc did not reuse the freed block (the rule is not exercised)", A->name);
+  unsigned char *f = A->calloc(H, 1, 3000);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_msg(tb_all_zero(f, 3000), "%s: calloc of a fresh block not zero", A->name);
+  size_t big = (size_t)64 << 20;
+  unsigned char *l = A->calloc(H, 1, big);
+  ck_assert_ptr_nonnull(l);
+  long res = resident_pages(l, big);
+  ck_assert_msg(res >= 0, "mincore failed");
+  ck_assert_msg(res <= 1, "%s: calloc of %zu bytes touched %ld pages of a fresh mapping", A->name, big, res);
+  ck_assert_msg(tb_all_zero(l, big), "%s: large calloc not zero", A->name);
+  release(H, l);
+  release(H, f);
+  release(H, r);
 }
 END_TEST
 
@@ -531,6 +581,7 @@ static Suite *conformance_suite(void) {
   tcase_add_test(tc, t_malloc_zero_is_unique);
   tcase_add_test(tc, t_free_null);
   tcase_add_test(tc, t_calloc_zeroes);
+  tcase_add_test(tc, t_calloc_rule);
   tcase_add_test(tc, t_calloc_overflow);
   tcase_add_test(tc, t_huge_requests);
   tcase_add_test(tc, t_realloc_keeps_content);

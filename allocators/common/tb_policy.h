@@ -75,6 +75,12 @@
  * at the first aligned address whose lead is 0 or at least MIN_BLOCK, and
  * the lead in front and the tail behind (when at least MIN_BLOCK) become
  * free blocks.
+ * calloc of n bytes takes its block as malloc(n) does; it clears the
+ * block unless the block is a fresh mapping from the system (a large
+ * block, mapped for this call: the system gives it zeroed), so that no
+ * design pays page faults to zero what is zero (tb_calloc_clears). Blocks
+ * of the space are cleared whether they were used before or not: a space
+ * may be a reused buffer.
  * Nothing is given back to the system from the top (no trim).
  */
 #ifndef TB_POLICY_H
@@ -203,6 +209,12 @@ static inline bool tb_realloc_keeps(size_t have, size_t s) { return have <= tb_r
 /* Whether a block size goes straight to the system (growable spaces only). */
 static inline bool tb_is_large(size_t block_size, bool space_can_grow) {
   return space_can_grow && block_size >= TB_LARGE_THRESHOLD;
+}
+
+/* Whether calloc must clear the block it took for block size s: every
+ * block but a large one, which is a fresh mapping and already zero. */
+static inline bool tb_calloc_clears(size_t block_size, bool space_can_grow) {
+  return !tb_is_large(block_size, space_can_grow);
 }
 
 #endif /* TB_POLICY_H */

@@ -120,13 +120,12 @@ static void *inl_calloc(tb_heap_t *h, size_t n, size_t size) {
   }
   bool taken = tb_heap_lock(&h->lock, h->locked);
   void *p = inl_malloc_locked(h, t);
-  bool fresh = p && (*inl_hdr(inl_blk(p)) & INL_LARGE); /* new mappings are zero */
   INL_VALIDATE(h);
   tb_heap_unlock(&h->lock, taken);
   if (!p) {
     errno = ENOMEM;
     return NULL;
   }
-  if (!fresh) memset(p, 0, t);
+  if (tb_calloc_clears(tb_block_size(t, INL_MIN_BLOCK), h->can_grow)) memset(p, 0, t);
   return p;
 }

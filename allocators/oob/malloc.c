@@ -317,8 +317,9 @@ static void *oob_calloc(tb_heap_t *h, size_t n, size_t size) {
   void *p = oob_malloc_core(h, t);
   oob_validate(h, "calloc");
   oob_unlock(h, taken);
-  /* Freed blocks keep their old content; zero what the caller asked for.
-   * (The caller's bytes, not metadata: not counted as user_bytes_written.) */
-  if (p) memset(p, 0, t);
+  /* Freed blocks keep their old content; zero what the caller asked for,
+   * unless the block is a fresh mapping (tb_calloc_clears). (The caller's
+   * bytes, not metadata: not counted as user_bytes_written.) */
+  if (p && tb_calloc_clears(tb_block_size(t, OOB_MIN_BLOCK), h->can_grow)) memset(p, 0, t);
   return p;
 }

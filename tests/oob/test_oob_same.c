@@ -7,7 +7,7 @@
  * growing in small steps with a small malloc between steps); every block
  * handed out must sit at the same offset in both buffers, and at the end
  * both heaps must report the same statistics, counters included.
- * `test_oob_same [oob|oob-array]` runs this for one variant; it also runs
+ * `test_oob_same [oob|oob-array|oob-m32]` runs this for one variant; it also runs
  * the other variant against it at the same level (0 and 3): the two bin
  * representations must make the same decisions too (the same offsets and
  * statistics, bin steps included; only the bytes the bins' arrays hold,
@@ -188,8 +188,14 @@ int main(int argc, char **argv) {
   if (argc > 1) NAME = argv[1];
   if (strcmp(NAME, "oob-array") == 0)
     OTHER = "oob";
+  else if (strcmp(NAME, "oob-m32") == 0)
+    OTHER = NULL; /* places as inline, not as oob (test_placement) */
   else if (strcmp(NAME, "oob") != 0) {
-    fprintf(stderr, "test_oob_same: %s is not a variant of oob (oob, oob-array)\n", NAME);
+    fprintf(stderr, "test_oob_same: %s is not a variant of oob (oob, oob-array, oob-m32)\n", NAME);
+    return 2;
+  }
+  if (!tb_allocator_find(NAME, 0)) {
+    fprintf(stderr, "test_oob_same: %s is not built\n", NAME);
     return 2;
   }
   Suite *s = suite_create(NAME);
@@ -199,7 +205,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, t_same_l1);
   tcase_add_test(tc, t_same_l2);
   suite_add_tcase(s, tc);
-  if (tb_allocator_find(NAME, 0) && tb_allocator_find(OTHER, 0)) { /* both variants built */
+  if (OTHER && tb_allocator_find(OTHER, 0)) { /* both bin representations built */
     TCase *tv = tcase_create("variants");
     tcase_set_timeout(tv, 300);
     tcase_add_loop_test(tv, t_variants_l0, 0, 2);
