@@ -30,6 +30,18 @@ void tb_stats_clear(tb_stats_t *st) {
 #undef TB_STAT_NA_SET
 }
 
+#define TB_STAT_IS_counter 1
+#define TB_STAT_IS_gauge 0
+void tb_stats_reset(tb_stats_t *st) {
+  tb_stats_clear(st);
+#if TB_STATS
+#define TB_STAT_ZERO(name, unit, kind, desc) \
+  if (TB_STAT_IS_##kind) st->name = 0;
+  TB_STAT_FIELDS(TB_STAT_ZERO)
+#undef TB_STAT_ZERO
+#endif
+}
+
 space_t *tb_heap_space_open(const tb_heap_opts_t *opts, space_t *own) {
   if (opts && opts->space) return opts->space;
   int rc = space_init_mmap(own, opts ? &opts->space_cfg : NULL);

@@ -85,6 +85,12 @@ typedef struct tb_stats_s {
  * they know. */
 void tb_stats_clear(tb_stats_t *st);
 
+/* The statistics of a new heap: every counter 0 when the build counts
+ * them (TB_STATS), NA otherwise; every gauge NA (gauges are computed by
+ * stats(), not kept). One helper for every design, driven by the kinds in
+ * TB_STAT_FIELDS. */
+void tb_stats_reset(tb_stats_t *st);
+
 /* ---- heaps and operations --------------------------------------------------- */
 
 typedef enum {

@@ -119,7 +119,7 @@ static bool inl_check_op(tb_heap_t *h, char *why, size_t len) {
  * from the heap's tb_stats_t. */
 static void inl_stats(tb_heap_t *h, tb_stats_t *st) {
   bool taken = tb_heap_lock(&h->lock, h->locked);
-  tb_stats_clear(st);
+  *st = h->st; /* the counters (NA when not counted); gauges follow */
   uint64_t live = 0, nlive = 0, nfree = 0, fbytes = 0, largest = h->top_size;
   uint64_t meta = sizeof *h + 2 * TB_WORD; /* heap struct, the word before first and the one at end */
   for (uint8_t *b = h->first; b < h->top;) {
@@ -152,15 +152,5 @@ static void inl_stats(tb_heap_t *h, tb_stats_t *st) {
   st->top_bytes = h->top_size;
   st->largest_free = largest;
   st->large_blocks = h->nlarge;
-#if TB_STATS
-  st->mallocs = h->st.mallocs;
-  st->frees = h->st.frees;
-  st->reallocs = h->st.reallocs;
-  st->realloc_inplace = h->st.realloc_inplace;
-  st->splits = h->st.splits;
-  st->merges = h->st.merges;
-  st->bin_steps = h->st.bin_steps;
-  st->grows = h->st.grows;
-#endif
   tb_heap_unlock(&h->lock, taken);
 }

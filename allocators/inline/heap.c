@@ -23,14 +23,11 @@ static tb_heap_t *inl_create(const tb_heap_opts_t *opts) {
   h->can_grow = s->kind == SPACE_MMAP;
   h->locked = opts && opts->mode == TB_MODE_LOCKED;
   h->peak_committed = s->committed;
-  tb_stats_clear(&h->st);
-#if TB_STATS
-#define INL_ZERO(name, unit, kind, desc) h->st.name = 0;
-  TB_STAT_FIELDS(INL_ZERO)
-#undef INL_ZERO
+  tb_stats_reset(&h->st);
+  /* Every access of inline's metadata is an access of the user region:
+   * a count of them apart from the allocator's others would mean nothing. */
   h->st.user_bytes_read = TB_STAT_NA;
   h->st.user_bytes_written = TB_STAT_NA;
-#endif
   INL_VALIDATE(h);
   return h;
 }

@@ -12,13 +12,14 @@ static void *oob_aligned_core(tb_heap_t *h, size_t a, size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-  TB_STAT_INC(h->st, mallocs);
   if (tb_is_large(s, h->can_grow)) {
     if (a / TB_ALIGN_SIZE > UINT32_MAX) {
       errno = ENOMEM; /* the mapping offset would not fit the record */
       return NULL;
     }
-    return oob_large_map(h, s, a);
+    void *p = oob_large_map(h, s, a);
+    TB_STAT_ADD(h->st, mallocs, p != NULL);
+    return p;
   }
   size_t t = tb_aligned_take_size(s, a, OOB_MIN_BLOCK);
   uint64_t off;
@@ -46,6 +47,7 @@ static void *oob_aligned_core(tb_heap_t *h, size_t a, size_t n) {
     TB_STAT_INC(h->st, splits);
   }
   oob_shrink(h, i, s);
+  TB_STAT_INC(h->st, mallocs);
   return oob_enframe(h, i, h->rec[i].off);
 }
 

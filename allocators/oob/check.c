@@ -193,6 +193,11 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
 #endif
   if (binned != w->free_blocks) OOB_FAIL("%llu free blocks, %llu in bins", (unsigned long long)w->free_blocks,
                                          (unsigned long long)binned);
+#if TB_STATS
+  if (h->st.mallocs - h->st.frees != w->live_blocks)
+    OOB_FAIL("stats say %llu mallocs - %llu frees live blocks; walk finds %llu", (unsigned long long)h->st.mallocs,
+             (unsigned long long)h->st.frees, (unsigned long long)w->live_blocks);
+#endif
   return true;
 }
 

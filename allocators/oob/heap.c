@@ -49,12 +49,7 @@ static tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
   h->top_off = TB_WORD;
   h->limit = h->space->committed >= 2 * TB_WORD ? h->space->committed - TB_WORD : TB_WORD;
   h->locked = opts && opts->mode == TB_MODE_LOCKED;
-  tb_stats_t *st = &h->st;
-  tb_stats_clear(st);
-#define OOB_ZERO_COUNTER(name, unit, kind, desc) \
-  if (TB_STATS && strcmp(#kind, "counter") == 0) st->name = 0;
-  TB_STAT_FIELDS(OOB_ZERO_COUNTER)
-#undef OOB_ZERO_COUNTER
+  tb_stats_reset(&h->st);
 #if OOB_BINS_ARRAY
   h->peak = oob_committed(h);
 #else

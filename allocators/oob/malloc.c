@@ -107,11 +107,16 @@ TB_INTERNAL void *oob_malloc_core(tb_heap_t *h, size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-  TB_STAT_INC(h->st, mallocs);
-  if (tb_unlikely(tb_is_large(s, h->can_grow))) return oob_large_map(h, s, TB_ALIGN_SIZE);
-  uint64_t off;
-  uint32_t i = oob_take(h, s, &off);
-  return i ? oob_enframe(h, i, off) : NULL;
+  void *p;
+  if (tb_unlikely(tb_is_large(s, h->can_grow))) {
+    p = oob_large_map(h, s, TB_ALIGN_SIZE);
+  } else {
+    uint64_t off;
+    uint32_t i = oob_take(h, s, &off);
+    p = i ? oob_enframe(h, i, off) : NULL;
+  }
+  TB_STAT_ADD(h->st, mallocs, p != NULL); /* blocks handed out: mallocs - frees = live */
+  return p;
 }
 
 #if TB_CHECK_LEVEL < 3
