@@ -50,7 +50,10 @@ install_deps() {
   local missing
   missing=$(missing_pkgs "${host_pkgs[@]}")
   if [ "$need_arch" = 0 ]; then missing+=$(missing_pkgs "${arm_pkgs[@]}"); else missing+="${arm_pkgs[*]}"; fi
-  [ -z "${missing// /}" ] && return 0
+  if [ -z "${missing// /}" ]; then
+    qemu_source
+    return 0
+  fi
   if [ "$(id -u)" != 0 ]; then
     printf 'reproduce.sh: missing Debian packages. As root, run:\n' >&2
     [ "$need_arch" = 1 ] && printf '  dpkg --add-architecture arm64 && apt-get update\n' >&2
@@ -63,6 +66,57 @@ install_deps() {
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  qemu_source
+}
+
+# The QEMU plugin header (memsim, harness/measure/memsim/) comes from
+# Debian's qemu source package of exactly the installed qemu-user version,
+# downloaded into .deps/qemu/ (never committed). dpkg-source's own check is
+# reproduced here: the orig tarball's sha256 must be the one the .dsc lists.
+# The build unpacks only include/qemu/qemu-plugin.h from it and checks that
+# file's sha256 too (harness/measure/memsim/CMakeLists.txt).
+qemu_src_dir=$top/.deps/qemu
+qemu_source() {
+  local ver up dsc orig want
+  ver=$(dpkg-query -W -f='${source:Version}' qemu-user 2>/dev/null) || { say "qemu-user not installed: memsim unavailable"; return 0; }
+  up=${ver#*:}
+  dsc=$qemu_src_dir/qemu_$up.dsc
+  if [ ! -f "$dsc" ]; then
+    if [ "$(id -u)" != 0 ] && ! apt-cache showsrc qemu >/dev/null 2>&1; then
+      printf 'reproduce.sh: the qemu source package (for memsim) needs a deb-src line; as root run ./reproduce.sh deps\n' >&2
+      return 0
+    fi
+    if ! apt-cache showsrc qemu 2>/dev/null | grep -qx "Version: $ver"; then
+      local codename
+      codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+      say "adding Debian deb-src lines for $codename (/etc/apt/sources.list.d/testbed-src.sources)"
+      cat >/etc/apt/sources.list.d/testbed-src.sources <<SRC
+# Added by the testbed's ./reproduce.sh deps: Debian source packages (the
+# QEMU plugin header for memsim comes from the qemu source package).
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: $codename $codename-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: $codename-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+      apt-get update -qq
+    fi
+    say "downloading the qemu $ver source package into $qemu_src_dir"
+    mkdir -p "$qemu_src_dir"
+    (cd "$qemu_src_dir" && apt-get source --download-only -qq "qemu=$ver" >/dev/null 2>&1) ||
+      { say "cannot download the qemu $ver source package: memsim unavailable"; return 0; }
+  fi
+  orig=$(awk '/^Checksums-Sha256:/{f=1;next} /^[^ ]/{f=0} f && $3 ~ /\.orig\.tar\./{print $3}' "$dsc")
+  want=$(awk -v o="$orig" '/^Checksums-Sha256:/{f=1;next} /^[^ ]/{f=0} f && $3 == o{print $1}' "$dsc")
+  [ -n "$orig" ] && [ -f "$qemu_src_dir/$orig" ] || die "$dsc: no orig tarball listed or downloaded"
+  [ "$(sha256sum "$qemu_src_dir/$orig" | cut -d' ' -f1)" = "$want" ] ||
+    die "$qemu_src_dir/$orig: sha256 differs from the one in $dsc (remove $qemu_src_dir and run ./reproduce.sh deps again)"
 }
 
 # ---- builds ---------------------------------------------------------------------

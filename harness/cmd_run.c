@@ -148,6 +148,11 @@ static int run_reexec(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_
       emit_ctx_t be = *e;
       be.backend = pb->b->name;
       be.profile = pb->profile ? pb->profile : "host";
+      char label[128];
+      if (pb->b->label) { /* memsim: the profile and the ISA that ran */
+        pb->b->label(inst, label, sizeof label);
+        be.profile = label;
+      }
       pb->b->report(inst, c->t.total_ops * c->copies, emit_row, &be);
       if (run == 1) backend_meta(c, pb, inst, a);
     }

@@ -70,6 +70,18 @@ static int parse_backends(tb_plan_t *p, char *err, size_t errlen) {
   while (*s) {
     size_t n = strcspn(s, ",");
     if (n == 0) return bad(err, errlen, "--backend '%s' has an empty name", arg);
+    /* KEY=VALUE after NAME:PROFILE is an option of that spec (memsim:neoverse-n1,page=64K) */
+    if (p->nbk && p->bk[p->nbk - 1].profile && memchr(s, '=', n) && !memchr(s, ':', n)) {
+      tb_plan_backend_t *pb = &p->bk[p->nbk - 1];
+      size_t l = strlen(pb->spec);
+      if (l + 1 + n >= sizeof pb->spec) return bad(err, errlen, "backend spec too long in --backend '%s'", arg);
+      pb->spec[l] = ',';
+      memcpy(pb->spec + l + 1, s, n);
+      pb->spec[l + 1 + n] = 0;
+      s += n;
+      if (*s == ',') s++;
+      continue;
+    }
     if (p->nbk == TB_REPLAY_MAX_BACKENDS) return bad(err, errlen, "at most %d backends", TB_REPLAY_MAX_BACKENDS);
     tb_plan_backend_t *b = &p->bk[p->nbk];
     if (n >= sizeof b->spec) return bad(err, errlen, "backend spec too long in --backend '%s'", arg);

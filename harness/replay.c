@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memsim.h"
 #include "replay.h"
 #include "topology.h"
 #include "touch.h"
@@ -88,8 +89,21 @@ static volatile uint64_t touch_sink; /* keeps read touches from being optimized 
  * arguments and gives back an opaque non-NULL token, so the compiler keeps
  * the loads, the branches and the result check but emits no call. */
 #define TB_DRY(p, x) __asm__ volatile("" : "=r"(p) : "0"((void *)(x)))
+/* sim (a copy of its own, only under memsim: tb_memsim_marker set): every
+ * allocator call and every touch is bracketed by marker stores (memsim.h),
+ * so the simulator charges each access to the allocator, the program or
+ * the harness. Native runs never take these copies. */
+#define MARK(m) \
+  do { \
+    if (sim) { \
+      __asm__ volatile("" ::: "memory"); /* the touches stay between their markers */ \
+      mk[m] = 0; \
+      __asm__ volatile("" ::: "memory"); \
+    } \
+  } while (0)
 static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t tid, bool mt, tb_touch_t touch,
-                                                             bool dry) {
+                                                             bool dry, bool sim) {
+  volatile uint64_t *mk = sim ? tb_memsim_marker : NULL;
   const tb_trace_t *t = R->t;
   const tb_allocator_t *a = R->cfg->alloc;
   tb_heap_t *h = R->heap;
@@ -111,10 +125,14 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
       if (code == TB_OP_FREE) {
         if (dry)
           __asm__ volatile("" : : "r"(ptrs[op->id]));
-        else
+        else {
+          MARK(TB_MODE_ALLOC);
           a->free(h, ptrs[op->id]);
+          MARK(TB_MODE_HARNESS);
+        }
         ptrs[op->id] = NULL;
       } else if (code >= TB_OP_MALLOC && code <= TB_OP_REALLOC) {
+        if (!dry) MARK(TB_MODE_ALLOC);
         if (code == TB_OP_MALLOC) {
           if (dry)
             TB_DRY(p, op->arg | 1);
@@ -136,21 +154,36 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
           else
             p = a->aligned_alloc(h, (size_t)1 << op->align, op->arg);
         }
+        if (!dry) MARK(TB_MODE_HARNESS);
         if (__builtin_expect(!p, 0)) {
           fail(R, tid, i, op, code == TB_OP_REALLOC ? "realloc failed (out of memory)" : "allocation failed (out of memory)");
           return -1;
         }
         ptrs[op->id] = p;
-        if (touch == TB_TOUCH_FULL && !dry) tb_touch_write(p, (int)(op->id | 1), op->arg);
+        if (touch == TB_TOUCH_FULL && !dry) {
+          MARK(TB_MODE_PROGRAM);
+          tb_touch_write(p, (int)(op->id | 1), op->arg);
+          MARK(TB_MODE_HARNESS);
+        }
       } else {
         switch (code) {
         case TB_OP_READ:
-          if (touch != TB_TOUCH_NONE && !dry)
-            sum += tb_touch_read((const unsigned char *)ptrs[op->id] + tb_touch_offset(op), tb_touch_len(op));
+          if (touch != TB_TOUCH_NONE && !dry) {
+            const unsigned char *c = (const unsigned char *)ptrs[op->id] + tb_touch_offset(op);
+            uint32_t len = tb_touch_len(op);
+            MARK(TB_MODE_PROGRAM);
+            sum += tb_touch_read(c, len);
+            MARK(TB_MODE_HARNESS);
+          }
           break;
         case TB_OP_WRITE:
-          if (touch != TB_TOUCH_NONE && !dry)
-            tb_touch_write((char *)ptrs[op->id] + tb_touch_offset(op), (int)(i & 0xff), tb_touch_len(op));
+          if (touch != TB_TOUCH_NONE && !dry) {
+            char *c = (char *)ptrs[op->id] + tb_touch_offset(op);
+            uint32_t len = tb_touch_len(op);
+            MARK(TB_MODE_PROGRAM);
+            tb_touch_write(c, (int)(i & 0xff), len);
+            MARK(TB_MODE_HARNESS);
+          }
           break;
         case TB_OP_SYNC:
           if (mt) {
@@ -181,14 +214,26 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
 static int replay_stream(run_t *R, uint32_t tid) {
   bool mt = R->nthreads > 1;
   if (R->cfg->dry) /* touches are dispatched and skipped, whatever the mode */
-    return mt ? replay_loop(R, tid, true, TB_TOUCH_NONE, true) : replay_loop(R, tid, false, TB_TOUCH_NONE, true);
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_NONE, true, false)
+              : replay_loop(R, tid, false, TB_TOUCH_NONE, true, false);
+  if (tb_memsim_marker) {
+    tb_memsim_stack();
+    switch (R->cfg->touch) {
+    case TB_TOUCH_NONE:
+      return mt ? replay_loop(R, tid, true, TB_TOUCH_NONE, false, true) : replay_loop(R, tid, false, TB_TOUCH_NONE, false, true);
+    case TB_TOUCH_FULL:
+      return mt ? replay_loop(R, tid, true, TB_TOUCH_FULL, false, true) : replay_loop(R, tid, false, TB_TOUCH_FULL, false, true);
+    default:
+      return mt ? replay_loop(R, tid, true, TB_TOUCH_TRACE, false, true) : replay_loop(R, tid, false, TB_TOUCH_TRACE, false, true);
+    }
+  }
   switch (R->cfg->touch) {
   case TB_TOUCH_NONE:
-    return mt ? replay_loop(R, tid, true, TB_TOUCH_NONE, false) : replay_loop(R, tid, false, TB_TOUCH_NONE, false);
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_NONE, false, false) : replay_loop(R, tid, false, TB_TOUCH_NONE, false, false);
   case TB_TOUCH_FULL:
-    return mt ? replay_loop(R, tid, true, TB_TOUCH_FULL, false) : replay_loop(R, tid, false, TB_TOUCH_FULL, false);
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_FULL, false, false) : replay_loop(R, tid, false, TB_TOUCH_FULL, false, false);
   default:
-    return mt ? replay_loop(R, tid, true, TB_TOUCH_TRACE, false) : replay_loop(R, tid, false, TB_TOUCH_TRACE, false);
+    return mt ? replay_loop(R, tid, true, TB_TOUCH_TRACE, false, false) : replay_loop(R, tid, false, TB_TOUCH_TRACE, false, false);
   }
 }
 
@@ -334,6 +379,11 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
   }
   /* Fault the slot table in before the window. */
   memset(R->ptrs, 0, nslots * sizeof(void *));
+  if (tb_memsim_marker) { /* the harness's structures, for memsim's by-region counts */
+    tb_memsim_region(R->ptrs, nslots * sizeof(void *), TB_RG_HARNESS);
+    tb_memsim_region(R->prog, sizeof(progress_t) * R->nthreads, TB_RG_HARNESS);
+    for (uint32_t s = 0; s < t->nthreads; s++) tb_memsim_region(t->ops[s], t->nops[s] * sizeof(tb_op_t), TB_RG_HARNESS);
+  }
 
   pthread_t prog_thread;
   bool prog_started = cfg->progress && pthread_create(&prog_thread, NULL, progress_main, R) == 0;

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -11,12 +13,22 @@
 #define MAP_NORESERVE 0
 #endif
 
+/* The page size: sysconf's, or $TB_SPACE_PAGE_SIZE when that is a power of
+ * two multiple of it (the memsim backend sets it in a simulated run so the
+ * space commits in the page size its TLBs model, e.g. 64 KiB on a 4 KiB
+ * host). */
 size_t space_system_page_size(void) {
   static _Atomic size_t cached;
   size_t p = atomic_load_explicit(&cached, memory_order_relaxed);
   if (p == 0) {
     long v = sysconf(_SC_PAGESIZE);
     p = v > 0 ? (size_t)v : 4096u;
+    const char *e = getenv("TB_SPACE_PAGE_SIZE");
+    if (e && *e) {
+      char *end;
+      unsigned long long o = strtoull(e, &end, 10);
+      if (!*end && o >= p && !(o & (o - 1)) && o <= ((size_t)1 << 30)) p = (size_t)o;
+    }
     atomic_store_explicit(&cached, p, memory_order_relaxed);
   }
   return p;
@@ -24,8 +36,20 @@ size_t space_system_page_size(void) {
 
 static void *sys_reserve(void *ctx, size_t size) {
   (void)ctx;
-  void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  size_t page = space_system_page_size();
+  long v = sysconf(_SC_PAGESIZE);
+  size_t os_page = v > 0 ? (size_t)v : 4096u;
+  size_t extra = page > os_page ? page - os_page : 0; /* room to align the base to a larger page */
+  if (size > SIZE_MAX - extra) return NULL;
+  void *p = mmap(NULL, size + extra, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  if (extra) {
+    uintptr_t a = (uintptr_t)p, b = (a + page - 1) & ~(uintptr_t)(page - 1);
+    if (b > a) munmap(p, b - a);
+    if (a + extra > b) munmap((void *)(b + size), a + extra - b);
+    p = (void *)b;
+  }
+  return p;
 }
 
 static int sys_commit(void *ctx, void *addr, size_t size) {

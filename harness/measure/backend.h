@@ -65,6 +65,10 @@ typedef struct tb_backend_s {
    *   meta.json; writes "{}" when there is nothing to say. */
   bool (*available)(char *why, size_t whylen);
   void (*meta)(tb_backend_inst_t *b, char *buf, size_t len);
+  /* label (may be NULL): the profile column of this instance's rows when
+   * it says more than the profile name (memsim: "neoverse-n1@aarch64",
+   * the ISA that ran, and "/page=64K" when the page was overridden). */
+  void (*label)(tb_backend_inst_t *b, char *buf, size_t len);
 } tb_backend_t;
 
 /* The registered backends, by name (the part before ':'), or NULL. */

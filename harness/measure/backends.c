@@ -1,5 +1,5 @@
 /* backends.c: the registry of measurement backends (timer, papi,
- * cachegrind) and the choice of the default set for this machine. */
+ * cachegrind, memsim) and the choice of the default set for this machine. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +10,13 @@
 extern const tb_backend_t tb_backend_timer;
 extern const tb_backend_t tb_backend_papi;
 extern const tb_backend_t tb_backend_cachegrind;
+extern const tb_backend_t tb_backend_memsim;
 
 static const tb_backend_t *const backends[] = {
     &tb_backend_timer,
     &tb_backend_papi,
     &tb_backend_cachegrind,
+    &tb_backend_memsim,
 };
 
 const tb_backend_t *tb_backend_at(size_t i) {
