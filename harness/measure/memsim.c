@@ -334,10 +334,12 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* The last configuration simulated in this process: later runs of the same
- * (deterministic) command reuse it. */
-static char *last_cmd;
-static ms_result_t last_res;
+/* The configurations simulated in this process (single-threaded only):
+ * later runs of the same command reuse them. */
+#define MS_CACHE 32
+static char *done_cmd[MS_CACHE];
+static ms_result_t done_res[MS_CACHE];
+static int ndone;
 
 static int ms_reexec(tb_backend_inst_t *b, char *const argv[], char *err, size_t errlen) {
   if (b->inner) {
@@ -353,12 +355,13 @@ static int ms_reexec(tb_backend_inst_t *b, char *const argv[], char *err, size_t
   }
   size_t o = (size_t)sprintf(cmd, "%s %s", b->spec, b->arch);
   for (size_t i = 1; i < nargs; i++) o += (size_t)sprintf(cmd + o, " %s", argv[i]);
-  if (b->nthreads <= 1 && last_cmd && !strcmp(last_cmd, cmd)) {
-    free(cmd);
-    b->r = last_res;
-    b->have = b->reused = true;
-    return 0;
-  }
+  for (int i = 0; i < ndone && b->nthreads <= 1; i++)
+    if (!strcmp(done_cmd[i], cmd)) {
+      free(cmd);
+      b->r = done_res[i];
+      b->have = b->reused = true;
+      return 0;
+    }
   const char *tmp = getenv("TMPDIR");
   char dir[512], out[600], opt[1400];
   snprintf(dir, sizeof dir, "%s/tb-memsim-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -429,10 +432,9 @@ static int ms_reexec(tb_backend_inst_t *b, char *const argv[], char *err, size_t
   rmdir(dir);
   free(v);
   b->have = rc == 0;
-  if (b->have && b->r.vcpus <= 1) {
-    free(last_cmd);
-    last_cmd = cmd;
-    last_res = b->r;
+  if (b->have && b->r.vcpus <= 1 && ndone < MS_CACHE) {
+    done_cmd[ndone] = cmd;
+    done_res[ndone++] = b->r;
   } else {
     free(cmd);
   }

@@ -65,6 +65,7 @@ START_TEST(registry) {
   ck_assert_ptr_nonnull(tb_backend_find("timer"));
   ck_assert_ptr_nonnull(tb_backend_find("papi"));
   ck_assert_ptr_nonnull(tb_backend_find("cachegrind"));
+  ck_assert_ptr_nonnull(tb_backend_find("memsim"));
   ck_assert_ptr_null(tb_backend_find("nope"));
   const tb_backend_t *b = tb_backend_lookup("cachegrind:neoverse-n1", &prof);
   ck_assert_ptr_eq(b, tb_backend_find("cachegrind"));
@@ -73,7 +74,7 @@ START_TEST(registry) {
   ck_assert_ptr_null(prof);
   size_t n = 0;
   while (tb_backend_at(n)) n++;
-  ck_assert_uint_eq(n, 3);
+  ck_assert_uint_eq(n, 4);
   char why[256];
   ck_assert(tb_backend_find("timer")->available(why, sizeof why));
 }
