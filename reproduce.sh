@@ -12,7 +12,8 @@
 #   ./reproduce.sh test          every test: native build + ctest, the same
 #                                suites under ASan+UBSan, and an aarch64 cross
 #                                build whose tests run under qemu-aarch64
-#   ./reproduce.sh deps          only install the Debian packages needed
+#   ./reproduce.sh deps          only install the Debian packages needed (and
+#                                download the qemu source package for memsim)
 #
 # On a fresh Debian 12 machine, run as root, it installs the packages it
 # needs with apt-get; as another user it prints the apt-get line and stops.

@@ -89,8 +89,6 @@ static int parse_backends(tb_plan_t *p, char *err, size_t errlen) {
     b->spec[n] = 0;
     if (!(b->b = tb_backend_lookup(b->spec, &b->profile)))
       return bad(err, errlen, "unknown backend '%s' (testbed list names them)", b->spec);
-    for (size_t k = 0; k < p->nbk; k++)
-      if (!strcmp(p->bk[k].spec, b->spec)) return bad(err, errlen, "backend '%s' is named twice in --backend", b->spec);
     p->nbk++;
     s += n;
     if (*s == ',') {
@@ -98,6 +96,11 @@ static int parse_backends(tb_plan_t *p, char *err, size_t errlen) {
       if (!*s) return bad(err, errlen, "--backend '%s' has an empty name", arg);
     }
   }
+  /* twice: compared with their options (memsim:x and memsim:x,page=64K differ) */
+  for (size_t i = 0; i < p->nbk; i++)
+    for (size_t k = 0; k < i; k++)
+      if (!strcmp(p->bk[k].spec, p->bk[i].spec))
+        return bad(err, errlen, "backend '%s' is named twice in --backend", p->bk[i].spec);
   return TB_PLAN_OK;
 }
 

@@ -354,7 +354,13 @@ static int ms_reexec(tb_backend_inst_t *b, char *const argv[], char *err, size_t
     return 1;
   }
   size_t o = (size_t)sprintf(cmd, "%s %s", b->spec, b->arch);
-  for (size_t i = 1; i < nargs; i++) o += (size_t)sprintf(cmd + o, " %s", argv[i]);
+  for (size_t i = 1; i < nargs; i++) {
+    if (!strcmp(argv[i], "--child") && i + 1 < nargs) { /* the run number: the same configuration */
+      i++;
+      continue;
+    }
+    o += (size_t)sprintf(cmd + o, " %s", argv[i]);
+  }
   for (int i = 0; i < ndone && b->nthreads <= 1; i++)
     if (!strcmp(done_cmd[i], cmd)) {
       free(cmd);
