@@ -4,8 +4,17 @@
  *   TB_CHECK_LEVEL 0  measured builds: nothing checked
  *                  1  cheap checks: invalid and double free abort, naming
  *                     the pointer (tb_fatal)
- *                  2  internal asserts (tb_assert)
- *                  3  a whole-heap validation after every operation
+ *                  2  level 1, and internal asserts (tb_assert), among
+ *                     them a check of every block whose state an
+ *                     operation changes (taken, split, released, merged)
+ *                     and of its neighbours' tags or links (dlmalloc's
+ *                     check_*_chunk): what the operation touched
+ * The fast paths are the same code at every level; the checks come after
+ * (or inside) them, so the code validated is the code measured.
+ *                  3  level 2, and the whole-heap validation (check()):
+ *                     after each of a heap's first TB_CHECK_WALK_EVERY
+ *                     operations, then after every TB_CHECK_WALK_EVERY-th,
+ *                     and when the heap is destroyed (tb_check_walk_due)
  *   TB_STATS       1  counters in tb_stats_t are maintained; 0 compiles them
  *                     out (TB_STAT_ADD does nothing, stats() reports NA)
  *
@@ -51,6 +60,20 @@ _Noreturn void tb_assert_fail(const char *expr, const char *file, int line);
 #else
 #define tb_assert(e) ((void)0)
 #endif
+
+/* Level 3: whether the operation just counted in *ops (a heap's count)
+ * ends with a whole-heap walk. Every one of the first TB_CHECK_WALK_EVERY
+ * does (small heaps, where most tests live, are walked after every
+ * operation), then every TB_CHECK_WALK_EVERY-th: a real trace's heap of
+ * thousands of blocks is walked a few hundred times instead of after each
+ * of its 10^5 operations, and corruption that escaped the level-2 checks
+ * of what each operation touched is found at most that many operations
+ * later, or when the heap is destroyed. */
+#define TB_CHECK_WALK_EVERY 1024u
+static inline bool tb_check_walk_due(unsigned long long *ops) {
+  unsigned long long k = ++*ops;
+  return k <= TB_CHECK_WALK_EVERY || k % TB_CHECK_WALK_EVERY == 0;
+}
 
 /* Statistics counters: TB_STAT_ADD(stats_struct, field, n). */
 #if TB_STATS

@@ -30,11 +30,13 @@ static void *inl_aligned_alloc(tb_heap_t *h, size_t a, size_t n) {
       inl_set_foot(b, lead);
       inl_bin_insert(h, b, lead);
       TB_STAT_INC(h->st, splits);
+      INL_ASSERT_FREE(h, b);
       b = c;
       size -= lead;
       p = inl_mem(c);
     }
     inl_shrink(h, b, size, s);
+    INL_ASSERT_INUSE(h, b);
   }
   TB_STAT_ADD(h->st, mallocs, p != NULL);
   INL_VALIDATE(h);

@@ -1,5 +1,6 @@
-/* check.c: the whole-heap validator (check level 3 runs it after every
- * operation; tests call it through ops->check) and statistics. */
+/* check.c: the whole-heap validator (check level 3 runs it when
+ * tb_check_walk_due says so and when a heap is destroyed; tests call it
+ * through ops->check) and statistics. */
 #include "inl.h"
 
 #define INL_FAIL(...)                              \
@@ -107,6 +108,20 @@ TB_INTERNAL bool inl_check(tb_heap_t *h, char *why, size_t len) {
   free(seen);
   return true;
 }
+
+#if TB_CHECK_LEVEL >= 3
+TB_INTERNAL void inl_validate_now(tb_heap_t *h) {
+  char why[256];
+  if (!inl_check(h, why, sizeof why)) {
+    fprintf(stderr, "testbed: inline: heap check failed: %s\n", why);
+    tb_fatal("inline", "heap corrupt, heap", (void *)h);
+  }
+}
+
+TB_INTERNAL void inl_validate(tb_heap_t *h) {
+  if (tb_check_walk_due(&h->check_ops)) inl_validate_now(h);
+}
+#endif
 
 static bool inl_check_op(tb_heap_t *h, char *why, size_t len) {
   bool taken = tb_heap_lock(&h->lock, h->locked);

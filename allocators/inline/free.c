@@ -56,6 +56,7 @@ static tb_noinline void inl_free_block(tb_heap_t *h, void *p) {
         *inl_hdr(pb) = total | INL_PINUSE;
         inl_set_foot(pb, total);
         *inl_hdr(next) &= ~INL_PINUSE;
+        INL_ASSERT_FREE(h, pb);
         return;
       }
     }
@@ -78,11 +79,10 @@ static tb_noinline void inl_free_slow(tb_heap_t *h, void *p) {
   tb_heap_unlock(&h->lock, taken);
 }
 
-/* Unlocked calls (inl_unlocked) below level 3 skip the lock and the call layers;
- * the work is the same (inl_free_block). */
+/* Unlocked calls (inl_unlocked), at every level, skip the lock and the
+ * call layers; the work is the same (inl_free_block). */
 static void inl_free(tb_heap_t *h, void *p) {
   if (!p) return;
-#if TB_CHECK_LEVEL < 3
   if (tb_likely(inl_unlocked(h))) {
     uint8_t *b = inl_block_of(h, p);
     size_t head = *inl_hdr(b);
@@ -94,6 +94,8 @@ static void inl_free(tb_heap_t *h, void *p) {
         h->top_size += size;
         TB_STAT_INC(h->st, frees);
         TB_STAT_INC(h->st, merges);
+        INL_ASSERT_TOP(h);
+        INL_VALIDATE(h);
         return;
       }
       size_t nh = *inl_hdr(next);
@@ -103,12 +105,14 @@ static void inl_free(tb_heap_t *h, void *p) {
         inl_set_foot(b, size);
         inl_bin_insert(h, b, size);
         TB_STAT_INC(h->st, frees);
+        INL_ASSERT_FREE(h, b);
+        INL_VALIDATE(h);
         return;
       }
     }
     inl_free_block(h, p);
+    INL_VALIDATE(h);
     return;
   }
-#endif
   inl_free_slow(h, p);
 }

@@ -34,6 +34,9 @@ static tb_heap_t *inl_create(const tb_heap_opts_t *opts) {
 
 static void inl_destroy(tb_heap_t *h) {
   if (!h) return;
+#if TB_CHECK_LEVEL >= 3
+  inl_validate_now(h); /* the last walk: corruption since the previous one dies here */
+#endif
   while (h->large) {
     inl_large_t *l = h->large;
     h->large = l->next;

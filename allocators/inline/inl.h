@@ -118,6 +118,7 @@ struct tb_heap_s {
   size_t large_bytes;        /* bytes mapped for large blocks */
   size_t peak_committed;     /* max of committed + large_bytes */
   size_t nlarge;             /* large blocks */
+  unsigned long long check_ops; /* operations counted for the level-3 walk (tb_check_walk_due) */
   tb_stats_t st;             /* counters only (TB_STATS); gauges come from a walk.
                                 mallocs counts blocks handed out, so
                                 mallocs - frees == live blocks (check() proves it) */
@@ -132,6 +133,50 @@ static tb_always_inline uint8_t *inl_blk(const void *mem) { return (uint8_t *)(u
 static tb_always_inline void *inl_mem(uint8_t *b) { return b + TB_WORD; }
 static tb_always_inline void inl_set_foot(uint8_t *b, size_t size) { *(size_t *)(void *)(b + size - TB_WORD) = size; }
 static tb_always_inline size_t inl_prev_foot(uint8_t *b) { return *(size_t *)(void *)(b - TB_WORD); }
+
+/* ---- level 2: a block's state after each change (dlmalloc's check_*_chunk) ---- */
+#if TB_CHECK_LEVEL >= 2
+/* Block b is in use: its tags, its place, and its neighbours agree. */
+static inline void inl_assert_inuse(tb_heap_t *h, uint8_t *b) {
+  size_t head = *inl_hdr(b), size = inl_size(head);
+  tb_assert((head & (INL_CINUSE | INL_LARGE)) == INL_CINUSE);
+  tb_assert(size >= INL_MIN_BLOCK && (size & TB_ALIGN_MASK) == 0);
+  tb_assert(b >= h->first && size <= (size_t)(h->top - b));
+  tb_assert(b + size == h->top || (*inl_hdr(b + size) & INL_PINUSE));
+  tb_assert(b != h->first || (head & INL_PINUSE));
+  if (!(head & INL_PINUSE)) {
+    size_t ps = inl_prev_foot(b);
+    tb_assert(ps >= INL_MIN_BLOCK && ps <= (size_t)(b - h->first) && *inl_hdr(b - ps) == (ps | INL_PINUSE));
+  }
+}
+/* Block b is free: footer, neighbours (in use on both sides, never the
+ * top), and its place at the bin's links. */
+static inline void inl_assert_free(tb_heap_t *h, uint8_t *b) {
+  size_t head = *inl_hdr(b), size = inl_size(head);
+  tb_assert((head & INL_FLAGS) == INL_PINUSE);
+  tb_assert(size >= INL_MIN_BLOCK && (size & TB_ALIGN_MASK) == 0);
+  tb_assert(b >= h->first && size < (size_t)(h->top - b));
+  tb_assert(*(size_t *)(void *)(b + size - TB_WORD) == size);
+  size_t nh = *inl_hdr(b + size);
+  tb_assert((nh & INL_CINUSE) && !(nh & INL_PINUSE));
+  const inl_free_t *f = (const inl_free_t *)(void *)b;
+  unsigned i = tb_bin_index(size);
+  tb_assert(f->prev ? f->prev->next == f : h->bins[i] == f);
+  tb_assert(!f->next || f->next->prev == f);
+  tb_assert(tb_binmap_test(&h->map, i));
+}
+/* The top ends the space. */
+static inline void inl_assert_top(tb_heap_t *h) {
+  tb_assert(h->top >= h->first && h->top + h->top_size == h->end && (h->top_size & TB_ALIGN_MASK) == 0);
+}
+#define INL_ASSERT_INUSE(h, b) inl_assert_inuse((h), (b))
+#define INL_ASSERT_FREE(h, b) inl_assert_free((h), (b))
+#define INL_ASSERT_TOP(h) inl_assert_top(h)
+#else
+#define INL_ASSERT_INUSE(h, b) ((void)0)
+#define INL_ASSERT_FREE(h, b) ((void)0)
+#define INL_ASSERT_TOP(h) ((void)0)
+#endif
 
 /* ---- bins ----------------------------------------------------------------- */
 
@@ -203,6 +248,7 @@ static tb_always_inline void inl_release(tb_heap_t *h, uint8_t *b, size_t size) 
     h->top = b;
     h->top_size += size;
     TB_STAT_INC(h->st, merges);
+    INL_ASSERT_TOP(h);
     return;
   }
   size_t nh = *inl_hdr(next);
@@ -217,6 +263,7 @@ static tb_always_inline void inl_release(tb_heap_t *h, uint8_t *b, size_t size) 
   *inl_hdr(b) = size | INL_PINUSE;
   inl_set_foot(b, size);
   inl_bin_insert(h, b, size);
+  INL_ASSERT_FREE(h, b);
 }
 
 /* ---- shared between the operation files (TB_INTERNAL) ----------------------- */
@@ -253,18 +300,23 @@ static tb_always_inline uint8_t *inl_block_of(tb_heap_t *h, const void *p) {
  * (glibc's trick, tb_lock.h), so no other thread can be inside it. */
 static tb_always_inline bool inl_unlocked(const tb_heap_t *h) { return !h->locked || tb_lock_skippable(); }
 
-/* At check level 3 every operation ends with a whole-heap validation. */
+/* At check level 3 every operation ends here: the whole-heap validation
+ * when it is due (tb_check_walk_due), else nothing more than level 2's. */
 #if TB_CHECK_LEVEL >= 3
-#define INL_VALIDATE(h)                                                        \
-  do {                                                                         \
-    char why_[256];                                                            \
-    if (!inl_check((h), why_, sizeof why_)) {                                  \
-      fprintf(stderr, "testbed: inline: heap check failed: %s\n", why_);       \
-      tb_fatal("inline", "heap corrupt, heap", (void *)(h));                   \
-    }                                                                          \
-  } while (0)
+TB_INTERNAL void inl_validate(tb_heap_t *h);     /* check.c */
+TB_INTERNAL void inl_validate_now(tb_heap_t *h); /* check.c: the walk, fatal when it fails */
+#define INL_VALIDATE(h) inl_validate(h)
 #else
 #define INL_VALIDATE(h) ((void)0)
 #endif
+
+/* The end of a fast path that returns p: level 3's validation, then p. */
+static tb_always_inline void *inl_done(tb_heap_t *h, void *p) {
+  INL_VALIDATE(h);
+  (void)h;
+  return p;
+}
+
+
 
 #endif /* INL_H */

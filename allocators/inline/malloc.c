@@ -14,11 +14,12 @@ static tb_always_inline void *inl_use_free(tb_heap_t *h, uint8_t *b, size_t have
     inl_set_foot(r, rs);
     inl_bin_insert(h, r, rs);
     TB_STAT_INC(h->st, splits);
-    have = s;
+    INL_ASSERT_FREE(h, r);
   } else {
     *inl_hdr(b) = have | INL_PINUSE | INL_CINUSE;
     *inl_hdr(b + have) |= INL_PINUSE;
   }
+  INL_ASSERT_INUSE(h, b);
   return inl_mem(b);
 }
 
@@ -51,6 +52,8 @@ TB_INTERNAL void *inl_take(tb_heap_t *h, size_t s) {
   h->top = b + took; /* the end when the block took the whole top */
   h->top_size -= took;
   *inl_hdr(b) = took | INL_PINUSE | INL_CINUSE;
+  INL_ASSERT_INUSE(h, b);
+  INL_ASSERT_TOP(h);
   return inl_mem(b);
 }
 
@@ -72,12 +75,11 @@ static tb_noinline void *inl_malloc_slow(tb_heap_t *h, size_t n) {
   return p;
 }
 
-/* The fast path of an unlocked call (inl_unlocked), below level 3: a small request
- * served by the head of its exact bin, or by splitting the top when no bin
- * is non-empty at all (then steps 1 and 2 of the fit rule find nothing).
- * It makes the same decision as inl_take, only sooner. */
+/* The fast path of an unlocked call (inl_unlocked), at every level: a
+ * small request served by the head of its exact bin, or by splitting the
+ * top when no bin is non-empty at all (then steps 1 and 2 of the fit rule
+ * find nothing). It makes the same decision as inl_take, only sooner. */
 static void *inl_malloc(tb_heap_t *h, size_t n) {
-#if TB_CHECK_LEVEL < 3
   if (tb_likely(n <= TB_SMALL_MAX - TB_WORD) && inl_unlocked(h)) {
     size_t s = tb_block_size(n, INL_MIN_BLOCK);
     unsigned i = (unsigned)(s >> TB_ALIGN_SHIFT); /* tb_bin_index of a small size */
@@ -89,7 +91,8 @@ static void *inl_malloc(tb_heap_t *h, size_t n) {
       *inl_hdr(b + s) |= INL_PINUSE;
       TB_STAT_INC(h->st, bin_steps);
       TB_STAT_INC(h->st, mallocs);
-      return inl_mem(b);
+      INL_ASSERT_INUSE(h, b);
+      return inl_done(h, inl_mem(b));
     }
     if (!(h->map.w[0] | h->map.w[1]) && h->top_size >= s + INL_MIN_BLOCK) { /* tbd_top_take splits the top */
       b = h->top;
@@ -98,7 +101,8 @@ static void *inl_malloc(tb_heap_t *h, size_t n) {
       *inl_hdr(b) = s | INL_PINUSE | INL_CINUSE;
       TB_STAT_INC(h->st, splits);
       TB_STAT_INC(h->st, mallocs);
-      return inl_mem(b);
+      INL_ASSERT_INUSE(h, b);
+      return inl_done(h, inl_mem(b));
     }
     void *p = inl_take(h, s); /* the whole fit rule, without the lock layer */
     if (tb_unlikely(!p)) {
@@ -106,9 +110,8 @@ static void *inl_malloc(tb_heap_t *h, size_t n) {
       return NULL;
     }
     TB_STAT_INC(h->st, mallocs);
-    return p;
+    return inl_done(h, p);
   }
-#endif
   return inl_malloc_slow(h, n);
 }
 

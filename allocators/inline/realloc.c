@@ -11,6 +11,7 @@ static tb_noinline void inl_shrink(tb_heap_t *h, uint8_t *b, size_t size, size_t
   *inl_hdr(b) = s | (*inl_hdr(b) & INL_FLAGS);
   TB_STAT_INC(h->st, splits);
   inl_release(h, b + s, size - s);
+  INL_ASSERT_INUSE(h, b);
 }
 
 static tb_noinline bool inl_grow_into_next(tb_heap_t *h, uint8_t *b, size_t head, size_t nh, size_t s);
@@ -25,6 +26,8 @@ static tb_always_inline bool inl_grow_into_top(tb_heap_t *h, uint8_t *b, size_t 
   h->top_size -= took;
   *inl_hdr(b) = (size + took) | (head & INL_FLAGS);
   TB_STAT_INC(h->st, merges);
+  INL_ASSERT_INUSE(h, b);
+  INL_ASSERT_TOP(h);
   return true;
 }
 
@@ -56,11 +59,13 @@ static tb_noinline bool inl_grow_into_next(tb_heap_t *h, uint8_t *b, size_t head
     inl_set_foot(r, sum - s);
     inl_bin_insert(h, r, sum - s);
     TB_STAT_INC(h->st, splits);
+    INL_ASSERT_FREE(h, r);
   } else {
     s = sum;
     *inl_hdr(b + s) |= INL_PINUSE;
   }
   *inl_hdr(b) = s | (head & INL_FLAGS);
+  INL_ASSERT_INUSE(h, b);
   return true;
 }
 
@@ -75,15 +80,13 @@ static size_t inl_usable_of(uint8_t *b, void *p) {
 
 /* The new block of a realloc that moves (old header `head`, new block
  * size s, request n): what tbd_move_request asks for first, else n. The
- * fast version for unlocked calls below level 3 and the locked one decide
+ * fast version for unlocked calls and the locked one decide
  * alike. */
-#if TB_CHECK_LEVEL < 3
 static tb_always_inline void *inl_move_to(tb_heap_t *h, size_t head, size_t s, size_t n) {
   size_t first = tbd_move_request(head & INL_LARGE, s, n, h->can_grow);
   void *q = inl_malloc(h, first);
   return tb_likely(q != NULL) || first == n ? q : inl_malloc(h, n);
 }
-#endif
 
 static void *inl_move_locked(tb_heap_t *h, size_t head, size_t s, size_t n) {
   size_t first = tbd_move_request(head & INL_LARGE, s, n, h->can_grow);
@@ -91,7 +94,6 @@ static void *inl_move_locked(tb_heap_t *h, size_t head, size_t s, size_t n) {
   return q || first == n ? q : inl_malloc_locked(h, n);
 }
 
-#if TB_CHECK_LEVEL < 3
 /* The move of an unlocked call (header `head`, new block size s, request
  * n): out of line, so that the in-place cases of the fast path below are a
  * leaf that saves no registers. */
@@ -103,7 +105,6 @@ static tb_noinline void *inl_move_copy(tb_heap_t *h, void *p, size_t head, size_
   inl_free(h, p);
   return q;
 }
-#endif
 
 /* Whether block b (header `head`) stays in place for request n, block
  * size s: the case of tbd_realloc_case, applied (kept, shrunk, or grown
@@ -132,18 +133,16 @@ static tb_noinline void *inl_realloc_general(tb_heap_t *h, void *p, size_t n) {
     errno = ENOMEM;
     return NULL;
   }
-#if TB_CHECK_LEVEL < 3
   if (tb_likely(inl_unlocked(h))) { /* no lock held: the public calls take their fast paths */
     uint8_t *b = inl_block_of(h, p);
     size_t head = *inl_hdr(b);
     TB_STAT_INC(h->st, reallocs);
     if (inl_resize(h, b, head, n, s)) {
       TB_STAT_INC(h->st, realloc_inplace);
-      return p;
+      return inl_done(h, p);
     }
     return inl_move_copy(h, p, head, s, n);
   }
-#endif
   bool taken = tb_heap_lock(&h->lock, h->locked);
   uint8_t *b = inl_block_of(h, p);
   size_t head = *inl_hdr(b), old = inl_usable_of(b, p);
@@ -161,7 +160,6 @@ static tb_noinline void *inl_realloc_general(tb_heap_t *h, void *p, size_t n) {
   return q;
 }
 
-#if TB_CHECK_LEVEL < 3
 /* The rarer cases of the fast path below, as tail calls (so that it saves
  * no registers): a real shrink; growth into a free next block, else a
  * move. */
@@ -173,18 +171,16 @@ static tb_noinline void *inl_shrink_fast(tb_heap_t *h, void *p, size_t size, siz
 static tb_noinline void *inl_next_or_move(tb_heap_t *h, void *p, size_t head, size_t nh, size_t s, size_t n) {
   if (inl_grow_into_next(h, inl_blk(p), head, nh, s)) {
     TB_STAT_INC(h->st, realloc_inplace);
-    return p;
+    return inl_done(h, p);
   }
   return inl_move_copy(h, p, head, s, n);
 }
-#endif
 
-/* The fast path of an unlocked call below level 3: a block of the space
+/* The fast path of an unlocked call (every level): a block of the space
  * that stays small is kept, shrunk, grown into the top or a free next
  * block, or moved, as tbd_realloc_case and the general way decide; everything
  * else goes the general way. */
 static void *inl_realloc(tb_heap_t *h, void *p, size_t n) {
-#if TB_CHECK_LEVEL < 3
   if (tb_likely(p && n - 1 < TB_SMALL_MAX - TB_WORD) && tb_likely(inl_unlocked(h))) {
     uint8_t *b = inl_block_of(h, p);
     size_t head = *inl_hdr(b);
@@ -194,21 +190,20 @@ static void *inl_realloc(tb_heap_t *h, void *p, size_t n) {
       tbd_realloc_t c = tbd_realloc_case(false, size, 0, n, s, false /* s is small: never large */);
       if (c != TBD_RE_NEXT) { /* kept or shrunk: never moved while small */
         TB_STAT_INC(h->st, realloc_inplace);
-        if (tb_likely(c == TBD_RE_KEEP)) return p;
-        return inl_shrink_fast(h, p, size, s);
+        if (tb_likely(c == TBD_RE_KEEP)) return inl_done(h, p);
+        return inl_done(h, inl_shrink_fast(h, p, size, s));
       }
       uint8_t *next = b + size;
       if (next == h->top) {
         if (!inl_grow_into_top(h, b, head, size, s)) return inl_move_copy(h, p, head, s, n);
         TB_STAT_INC(h->st, realloc_inplace);
-        return p;
+        return inl_done(h, p);
       }
       size_t nh = *inl_hdr(next);
       if (nh & INL_CINUSE) return inl_move_copy(h, p, head, s, n);
       return inl_next_or_move(h, p, head, nh, s, n);
     }
   }
-#endif
   return inl_realloc_general(h, p, n);
 }
 

@@ -55,6 +55,7 @@ TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *user) {
       TB_STAT_INC(h->st, merges);
     }
     if (h->last) h->rec[h->last].next = 0;
+    OOB_ASSERT_TOP(h);
     return;
   }
   if (pfree) {
@@ -67,6 +68,7 @@ TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *user) {
     oob_rec_recycle(h, i);
     TB_STAT_INC(h->st, merges);
     oob_bin_resized(h, p, qs, qs + size); /* to the newest place of its bin */
+    OOB_ASSERT_FREE(h, p);
     return;
 #else
     /* The result goes to the head of its bin: when the predecessor already
@@ -79,11 +81,13 @@ TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *user) {
     oob_rec_recycle(h, i);
     TB_STAT_INC(h->st, merges);
     if (!stays) oob_bin_insert(h, p);
+    OOB_ASSERT_FREE(h, p);
     return;
 #endif
   }
   oob_set(r, size, OOB_FREE);
   oob_bin_insert(h, i);
+  OOB_ASSERT_FREE(h, i);
 }
 
 /* Record i (USED) keeps s bytes; a tail of at least OOB_MIN_BLOCK goes back
@@ -121,9 +125,12 @@ TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s) {
   }
   oob_set(r, s, OOB_USED);
   TB_STAT_INC(h->st, splits);
+  OOB_ASSERT_USED(h, i);
+#if TB_CHECK_LEVEL >= 2
+  if (r->next && oob_status(&h->rec[r->next]) == OOB_FREE) OOB_ASSERT_FREE(h, r->next); /* the tail */
+#endif
 }
 
-#if TB_CHECK_LEVEL < 3
 /* Free record q grew from size qs to ms by a merge: it goes to the head of
  * the bin of ms (where LIFO puts a block freed now), unless it is there
  * already. Out of line: the caller's common case (it heads its bin and
@@ -188,7 +195,7 @@ static tb_noinline void oob_merge_prev(tb_heap_t *h, uint32_t i, uint32_t pv, ui
 }
 #endif
 
-/* oob_release for a caller that holds the heap (unlocked, level < 3), with
+/* oob_release for a caller that holds the heap (unlocked, every check level), with
  * fast paths for no free neighbour (the block joins the top, or goes to its
  * bin alone) and for only the predecessor free. They do what oob_release
  * does, with fewer registers; every other case goes there. free and
@@ -204,6 +211,7 @@ static tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, cons
       if (pv) rec[pv].next = 0;
       oob_rec_recycle(h, i);
       TB_STAT_INC(h->st, merges);
+      OOB_ASSERT_TOP(h);
       return;
     }
     if (oob_status(&rec[n]) != OOB_FREE) {
@@ -217,11 +225,13 @@ static tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, cons
         r->size = bs | OOB_FREE;
         bn->a[bn->n++] = oob_ent(i, bs);
         tb_binmap_set(&h->map, b);
+        OOB_ASSERT_FREE(h, i);
         return;
       }
 #else
       r->size = (sz & ~OOB_STATUS_MASK) | OOB_FREE;
       oob_bin_insert(h, i);
+      OOB_ASSERT_FREE(h, i);
       return;
 #endif
     }
@@ -244,7 +254,6 @@ static tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, cons
   }
   oob_release(h, i, p);
 }
-#endif
 
 /* free with the lock (when needed) and, at level 3, the validation; out of
  * line for the same reason as oob_malloc_locked. */
@@ -259,13 +268,12 @@ static tb_noinline void oob_free_locked(tb_heap_t *h, void *p) {
 
 static void oob_free(tb_heap_t *h, void *p) {
   if (!p) return;
-#if TB_CHECK_LEVEL < 3
   if (tb_likely(oob_unlocked(h))) {
     uint32_t i = oob_get_rec(h, p);
     TB_STAT_INC(h->st, frees);
     oob_release_unlocked(h, i, p);
+    oob_validate(h, "free");
     return;
   }
-#endif
   oob_free_locked(h, p);
 }

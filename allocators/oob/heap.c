@@ -60,6 +60,9 @@ static tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
 
 static void oob_destroy(tb_heap_t *h) {
   if (!h) return;
+#if TB_CHECK_LEVEL >= 3
+  oob_validate_now(h, "the last operation (at destroy)"); /* corruption since the last walk dies here */
+#endif
   for (uint32_t i = 1; i < h->nrec; i++) {
     oob_rec_t *r = &h->rec[i];
     if (oob_status(r) == OOB_LARGE) {

@@ -25,6 +25,7 @@ static void oob_split_taken(tb_heap_t *h, uint32_t i, size_t s) {
   oob_set(r, s, OOB_USED);
   oob_bin_insert(h, j);
   TB_STAT_INC(h->st, splits);
+  OOB_ASSERT_FREE(h, j);
 }
 
 /* A block of exactly block size s (or the whole of a bin block too small
@@ -119,7 +120,6 @@ TB_INTERNAL void *oob_malloc_core(tb_heap_t *h, size_t n) {
   return p;
 }
 
-#if TB_CHECK_LEVEL < 3
 /* Fast paths, step 2 of the fit rule: block i (just taken from a bin,
  * `have` bytes at offset boff) keeps s bytes in use; new record j becomes
  * its free tail, which the caller puts in the tail's bin. Its successor is
@@ -138,9 +138,8 @@ static tb_always_inline void oob_split_tail(tb_heap_t *h, uint32_t i, uint32_t j
   r->next = j;
   oob_set(r, s, OOB_USED);
 }
-#endif
 
-#if TB_CHECK_LEVEL < 3 && OOB_BINS_ARRAY
+#if OOB_BINS_ARRAY
 /* Step 2 of the malloc fast path below, with arrays: out of line, so that
  * the exact-fit and top paths keep few registers (the remainder's entry
  * needs several). n is small, nb the first non-empty bin above its bin. */
@@ -174,7 +173,7 @@ static tb_noinline void *oob_malloc_split_fast(tb_heap_t *h, size_t n, unsigned 
 }
 #endif
 
-#if TB_CHECK_LEVEL < 3 && !OOB_BINS_ARRAY
+#if !OOB_BINS_ARRAY
 /* Step 2 of the fit rule for small exact bin b: the first non-empty bin
  * above it (TB_NBINS: none). When the remainder of the last step-2 split
  * of the fast path still heads its bin and no bin between b and it is
@@ -196,13 +195,12 @@ static tb_always_inline unsigned oob_step2_bin(const tb_heap_t *h, unsigned b) {
 }
 #endif
 
-#if TB_CHECK_LEVEL < 3
-/* The fast paths for a caller that holds the heap (unlocked, level < 3),
+/* The fast paths for a caller that holds the heap (unlocked, every level),
  * used by malloc and by realloc's move. For a small request: the head of
  * its exact bin (step 1 of the fit rule), else the newest block of the
  * first non-empty bin above, split (step 2), else the top when it is large
  * enough (step 3 without growth). It makes the same decision as oob_take,
- * only sooner (tests/oob/test_oob_same.c compares it with level 3);
+ * only sooner (tests/oob/test_oob_same.c compares it with the general way);
  * anything else goes through oob_malloc_core. */
 static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
 #if OOB_BINS_ARRAY
@@ -262,6 +260,7 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
         uint64_t have = oob_size(r), boff = r->off;
         oob_split_tail(h, i, j, boff, have, s);
         oob_bin_insert(h, j);
+        OOB_ASSERT_FREE(h, j);
         h->rem = j;
         h->rem_bin = tb_bin_index(have - s);
         TB_STAT_INC(h->st, bin_steps);
@@ -292,7 +291,6 @@ static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
   }
   return oob_malloc_core(h, n);
 }
-#endif
 
 /* malloc with the lock (when needed) and, at level 3, the validation; out
  * of line so that the unlocked fast path of oob_malloc is a leaf that
@@ -306,9 +304,7 @@ static tb_noinline void *oob_malloc_locked(tb_heap_t *h, size_t n) {
 }
 
 static void *oob_malloc(tb_heap_t *h, size_t n) {
-#if TB_CHECK_LEVEL < 3
-  if (tb_likely(oob_unlocked(h))) return oob_malloc_unlocked(h, n);
-#endif
+  if (tb_likely(oob_unlocked(h))) return oob_done(h, oob_malloc_unlocked(h, n), "malloc");
   return oob_malloc_locked(h, n);
 }
 

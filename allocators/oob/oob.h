@@ -76,7 +76,9 @@
  *
  *   No marker is needed in user memory: p[-1] names the record like any block.
  *
- * Invariants (check() proves them at level 3, after every operation):
+ * Invariants (check() proves them; level 3 runs it as tb_check_walk_due
+ * says and when the heap is destroyed; level 2 checks each block whose
+ * state an operation changes, oob_assert_block):
  *   records of USED and FREE blocks tile [8, top_off) exactly, in prev/next
  *   order, links agreeing both ways; top_off <= limit = committed - 8;
  *   no two FREE blocks touch, and no FREE block touches the top;
@@ -202,6 +204,7 @@ struct tb_heap_s {
   tb_lock_t lock;
   uint64_t large_bytes; /* bytes mapped for large blocks now */
   uint64_t peak;        /* peak of committed_bytes */
+  unsigned long long check_ops; /* operations counted for the level-3 walk (tb_check_walk_due) */
   tb_stats_t st;        /* counters only (gauges are computed by stats()) */
   space_t own_space;    /* the user region when the heap made it itself */
   space_t rec_space;    /* the record array */
@@ -218,6 +221,54 @@ static inline uint64_t oob_size(const oob_rec_t *r) { return r->size & ~OOB_STAT
 static inline void oob_set(oob_rec_t *r, uint64_t size, unsigned status) { r->size = size | status; }
 
 
+/* ---- level 2: a block's state after each change (dlmalloc's check_*_chunk) ---- */
+#if TB_CHECK_LEVEL >= 2
+/* Record i is a block of the space with the given status: size, place,
+ * and the links of its physical neighbours agree with it; a free block
+ * touches no free block and not the top, and its bin is marked
+ * non-empty (or, with arrays, it is parked). */
+static inline void oob_assert_block(tb_heap_t *h, uint32_t i, unsigned status) {
+  const oob_rec_t *rec = h->rec, *r = &rec[i];
+  uint64_t sz = oob_size(r);
+  tb_assert(i > 0 && i < h->nrec);
+#if OOB_BINS_ARRAY
+  tb_assert(oob_status(r) == status || (status == OOB_FREE && oob_status(r) == OOB_PARKED));
+#else
+  tb_assert(oob_status(r) == status);
+#endif
+  tb_assert(sz >= OOB_MIN_BLOCK && (sz & TB_ALIGN_MASK) == 0 && (r->off & TB_ALIGN_MASK) == TB_WORD);
+  tb_assert(r->off + sz <= h->top_off);
+  if (r->prev)
+    tb_assert(rec[r->prev].next == i && rec[r->prev].off + oob_size(&rec[r->prev]) == r->off);
+  else
+    tb_assert(r->off == TB_WORD);
+  if (r->next)
+    tb_assert(rec[r->next].prev == i && rec[r->next].off == r->off + sz);
+  else
+    tb_assert(h->last == i && r->off + sz == h->top_off);
+  if (oob_status(r) == OOB_FREE) { /* (a parked block may touch a free one) */
+    tb_assert(r->next && oob_status(&rec[r->next]) != OOB_FREE);
+    tb_assert(!r->prev || oob_status(&rec[r->prev]) != OOB_FREE);
+    tb_assert(tb_binmap_test(&h->map, tb_bin_index(sz)));
+  }
+}
+/* The top: it starts where the last block ends. */
+static inline void oob_assert_top(tb_heap_t *h) {
+  tb_assert(h->top_off <= h->limit && (h->top_off & TB_ALIGN_MASK) == TB_WORD);
+  if (h->last)
+    tb_assert(h->rec[h->last].next == 0 && h->rec[h->last].off + oob_size(&h->rec[h->last]) == h->top_off);
+  else
+    tb_assert(h->top_off == TB_WORD);
+}
+#define OOB_ASSERT_USED(h, i) oob_assert_block((h), (i), OOB_USED)
+#define OOB_ASSERT_FREE(h, i) oob_assert_block((h), (i), OOB_FREE)
+#define OOB_ASSERT_TOP(h) oob_assert_top(h)
+#else
+#define OOB_ASSERT_USED(h, i) ((void)0)
+#define OOB_ASSERT_FREE(h, i) ((void)0)
+#define OOB_ASSERT_TOP(h) ((void)0)
+#endif
+
 /* The back-pointer word of a block at offset off. */
 static inline uint64_t *oob_word(tb_heap_t *h, uint64_t off) { return (uint64_t *)(void *)(h->base + off); }
 
@@ -227,6 +278,8 @@ static inline void *oob_enframe(tb_heap_t *h, uint32_t i, uint64_t off) {
   uint64_t *w = oob_word(h, off);
   *w = i;
   TB_STAT_ADD(h->st, user_bytes_written, TB_WORD);
+  tb_assert(h->rec[i].off == off);
+  OOB_ASSERT_USED(h, i); /* every block handed out from the space ends here */
   return w + 1;
 }
 
@@ -518,19 +571,32 @@ TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s); /* free.c */
 TB_INTERNAL bool oob_grow_space(tb_heap_t *h, size_t need);      /* heap.c */
 TB_INTERNAL bool oob_check(tb_heap_t *h, char *why, size_t len); /* check.c */
 
-/* At check level 3 every operation ends with a whole-heap validation. */
-static inline void oob_validate(tb_heap_t *h, const char *after) {
-#if TB_CHECK_LEVEL >= 3
+/* The whole-heap walk of level 3, fatal when it fails (`after` names the
+ * operation it follows). */
+static inline void oob_validate_now(tb_heap_t *h, const char *after) {
   char why[200];
   if (!oob_check(h, why, sizeof why)) {
     char msg[300];
     snprintf(msg, sizeof msg, "heap check failed after %s: %s; heap", after, why);
     tb_fatal("oob", msg, (void *)h);
   }
+}
+
+/* At check level 3 every operation ends here: the whole-heap walk when it
+ * is due (tb_check_walk_due), else nothing more than level 2's checks. */
+static tb_always_inline void oob_validate(tb_heap_t *h, const char *after) {
+#if TB_CHECK_LEVEL >= 3
+  if (tb_check_walk_due(&h->check_ops)) oob_validate_now(h, after);
 #else
   (void)h;
   (void)after;
 #endif
+}
+
+/* The end of a fast path that returns p: level 3's validation, then p. */
+static tb_always_inline void *oob_done(tb_heap_t *h, void *p, const char *after) {
+  oob_validate(h, after);
+  return p;
 }
 
 #endif /* OOB_H */

@@ -44,6 +44,8 @@ static tb_noinline void oob_grow_into_next(tb_heap_t *h, uint32_t i, uint32_t n,
     s = have + xs;
   }
   oob_set(r, s, OOB_USED);
+  OOB_ASSERT_USED(h, i);
+  if (r->next == n) OOB_ASSERT_FREE(h, n); /* the remainder */
 }
 
 /* Block i (USED, `have` bytes), followed by the top, grows to s > have
@@ -55,6 +57,7 @@ static tb_always_inline bool oob_grow_into_top(tb_heap_t *h, oob_rec_t *r, uint6
   h->top_off += took;
   r->size = (have + took) | OOB_USED;
   TB_STAT_INC(h->st, merges);
+  OOB_ASSERT_TOP(h);
   return true;
 }
 
@@ -82,12 +85,11 @@ static bool oob_resize(tb_heap_t *h, uint32_t i, size_t n, size_t s) {
 
 /* The new block of a realloc that moves record i (request n, block size
  * s): what tbd_move_request asks for first, else n. The fast version
- * (unlocked, below level 3) and the general one decide alike. */
+ * (unlocked) and the general one decide alike. */
 static tb_always_inline size_t oob_move_request(tb_heap_t *h, uint32_t i, size_t s, size_t n) {
   return tbd_move_request(oob_status(&h->rec[i]) == OOB_LARGE, s, n, h->can_grow);
 }
 
-#if TB_CHECK_LEVEL < 3
 static tb_always_inline void *oob_move_unlocked(tb_heap_t *h, uint32_t i, size_t s, size_t n) {
   size_t first = oob_move_request(h, i, s, n);
   void *q = oob_malloc_unlocked(h, first);
@@ -109,7 +111,6 @@ static tb_noinline void *oob_move_copy_unlocked(tb_heap_t *h, uint32_t i, void *
   }
   return q;
 }
-#endif
 
 static void *oob_move_core(tb_heap_t *h, uint32_t i, size_t s, size_t n) {
   size_t first = oob_move_request(h, i, s, n);
@@ -153,7 +154,6 @@ static tb_noinline void *oob_realloc_general(tb_heap_t *h, void *p, size_t n, ui
     goto out;
   }
   size_t old = oob_usable_of(h, i);
-#if TB_CHECK_LEVEL < 3
   if (!taken && oob_unlocked(h)) { /* the fast paths of malloc and free */
     q = oob_move_unlocked(h, i, s, n);
     if (q) {
@@ -163,7 +163,6 @@ static tb_noinline void *oob_realloc_general(tb_heap_t *h, void *p, size_t n, ui
     }
     goto out;
   }
-#endif
   q = oob_move_core(h, i, s, n);
   if (q) {
     /* Copying the caller's data is the caller's request, not metadata
@@ -179,9 +178,8 @@ out:
 }
 
 static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
-#if TB_CHECK_LEVEL < 3
   if (tb_likely(p && n - 1 < TB_SMALL_MAX - TB_WORD) && tb_likely(oob_unlocked(h))) {
-    /* The fast path of an unlocked call below level 3 for a small block
+    /* The fast path of an unlocked call (every level) for a small block
      * that stays small: keep (or shrink) in place, grow into the top or a
      * free successor that is large enough, or move when the successor is
      * in use; the same decisions as oob_resize and the general
@@ -198,30 +196,29 @@ static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
         TB_STAT_INC(h->st, reallocs);
         if (c == TBD_RE_SHRINK) oob_shrink(h, i, s);
         TB_STAT_INC(h->st, realloc_inplace);
-        return p;
+        return oob_done(h, p, "realloc");
       }
       if (!nx) { /* the top follows: grow into what it holds */
         if (oob_grow_into_top(h, r, have, s)) {
           TB_STAT_INC(h->st, reallocs);
           TB_STAT_INC(h->st, realloc_inplace);
-          return p;
+          return oob_done(h, p, "realloc");
         }
       } else {
         uint64_t xsz = h->rec[nx].size;
         if ((xsz & OOB_STATUS_MASK) != OOB_FREE) {
           TB_STAT_INC(h->st, reallocs);
-          return oob_move_copy_unlocked(h, i, p, have, s, n);
+          return oob_done(h, oob_move_copy_unlocked(h, i, p, have, s, n), "realloc");
         }
         if (tbd_grow_fits(have, xsz & ~OOB_STATUS_MASK, s)) {
           TB_STAT_INC(h->st, reallocs);
           oob_grow_into_next(h, i, nx, have, s);
           TB_STAT_INC(h->st, realloc_inplace);
-          return p;
+          return oob_done(h, p, "realloc");
         }
       }
     }
     return oob_realloc_general(h, p, n, i); /* i is known; no lock is needed */
   }
-#endif
   return oob_realloc_general(h, p, n, 0);
 }

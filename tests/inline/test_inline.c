@@ -638,6 +638,25 @@ START_TEST(t_realloc_of_freed) {
 }
 END_TEST
 
+/* Level 3 catches corruption that no operation touches: a header
+ * overwritten after thousands of operations (so the walk is no longer run
+ * after each), followed by operations elsewhere, dies at the next walk at
+ * the latest when the heap is destroyed. */
+START_TEST(t_level3_catches_late_corruption) {
+  fixed_heap(3);
+  void *keep[64];
+  for (int r = 0; r < 3000; r++) {
+    void *q = A->malloc(H, (size_t)(16 + r % 200));
+    ck_assert_ptr_nonnull(q);
+    if (r % 50 < 49) A->free(H, q); /* every 50th block stays, so the heap has many blocks */
+    else keep[(r / 50) % 64] = q;
+  }
+  ((size_t *)keep[3])[-1] = (size_t)1 << 40 | 3; /* the header of a block in use: an absurd size */
+  for (int r = 0; r < 10; r++) A->free(H, A->malloc(H, 600)); /* ops that do not touch it */
+  done(); /* the last walk, at the latest: SIGABRT */
+}
+END_TEST
+
 static Suite *inline_suite(void) {
   Suite *s = suite_create("inline");
   TCase *tc = tcase_create("layout");
@@ -677,6 +696,7 @@ static Suite *inline_suite(void) {
   tcase_add_loop_test_raise_signal(tm, t_misaligned_free, SIGABRT, 0, nm);
   tcase_add_loop_test_raise_signal(tm, t_foreign_free, SIGABRT, 0, nm);
   tcase_add_loop_test_raise_signal(tm, t_realloc_of_freed, SIGABRT, 0, nm);
+  tcase_add_test_raise_signal(tm, t_level3_catches_late_corruption, SIGABRT);
   suite_add_tcase(s, tm);
   return s;
 }

@@ -813,6 +813,28 @@ START_TEST(t_stale_after_reuse) {
 }
 END_TEST
 
+/* Level 3 catches corruption that no operation touches: a back-pointer
+ * word overwritten after thousands of operations (so the walk is no
+ * longer run after each), followed by operations elsewhere, dies at the
+ * next walk at the latest when the heap is destroyed. */
+START_TEST(t_level3_catches_late_corruption) {
+  const tb_allocator_t *A3 = tb_allocator_find(NAME, 3);
+  tb_heap_opts_t o = {.mode = TB_MODE_SINGLE};
+  tb_heap_t *h = A3->create(&o);
+  ck_assert_ptr_nonnull(h);
+  void *keep[64];
+  for (int r = 0; r < 3000; r++) {
+    void *q = A3->malloc(h, (size_t)(16 + r % 200));
+    ck_assert_ptr_nonnull(q);
+    if (r % 50 < 49) A3->free(h, q);
+    else keep[(r / 50) % 64] = q;
+  }
+  ((uint64_t *)keep[3])[-1] ^= 1; /* the back-pointer of a block in use names another record */
+  for (int r = 0; r < 10; r++) A3->free(h, A3->malloc(h, 600)); /* ops that do not touch it */
+  A3->destroy(h); /* the last walk, at the latest: SIGABRT */
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create(NAME);
   TCase *tc = tcase_create("unit");
@@ -857,6 +879,7 @@ static Suite *suite(void) {
     tcase_add_test_raise_signal(tm, t_interior_pointer, SIGABRT);
     tcase_add_test_raise_signal(tm, t_misaligned_pointer, SIGABRT);
     tcase_add_test_raise_signal(tm, t_stale_after_reuse, SIGABRT);
+    if (k == 1) tcase_add_test_raise_signal(tm, t_level3_catches_late_corruption, SIGABRT);
     suite_add_tcase(s, tm);
   }
   return s;

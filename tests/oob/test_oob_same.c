@@ -1,6 +1,8 @@
-/* test_oob_same.c: the fast paths of the oob design (check levels 0..2,
- * unlocked) must take exactly the decisions of its general code (level 3,
- * which has no fast paths). Two heaps, one at level L and one at level 3,
+/* test_oob_same.c: the fast paths of the oob design (unlocked calls, at
+ * every check level) must take exactly the decisions of its general code
+ * (the locked way, which a locked heap takes when tb_lock_force_always
+ * makes it take the lock on every call). Two heaps, one at level L in
+ * single mode (fast paths) and one at level 3 locked (general code),
  * each on its own fixed buffer of the same size and alignment, run the same
  * seeded sequence (random operations mixed with the patterns of the bench
  * seed benchmarks: runs of frees in address order and in reverse, realloc
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "tb_alloc.h"
+#include "tb_lock.h"
 #include "tb_testutil.h"
 
 #define BUF_SIZE ((size_t)1 << 21)
@@ -82,7 +85,12 @@ static void run2(const char *na, int la, const char *nb, int lb, uint64_t seed, 
   space_t sa, sb;
   ck_assert_int_eq(space_init_fixed(&sa, buf_a, sizeof buf_a), 0);
   ck_assert_int_eq(space_init_fixed(&sb, buf_b, sizeof buf_b), 0);
-  tb_heap_opts_t oa = {.space = &sa, .mode = TB_MODE_SINGLE}, ob = {.space = &sb, .mode = TB_MODE_SINGLE};
+  /* The reference of a same-variant run: level 3, locked, the lock taken
+   * on every call, so every operation goes the general way. */
+  bool general = !cross && lb == 3;
+  tb_heap_opts_t oa = {.space = &sa, .mode = TB_MODE_SINGLE},
+                 ob = {.space = &sb, .mode = general ? TB_MODE_LOCKED : TB_MODE_SINGLE};
+  tb_lock_force_always(general);
   t.ha = t.A->create(&oa);
   t.hb = t.B->create(&ob);
   ck_assert_ptr_nonnull(t.ha);
@@ -164,6 +172,7 @@ static void run2(const char *na, int la, const char *nb, int lb, uint64_t seed, 
   ck_assert_uint_eq(xa.live_blocks, 0);
   t.A->destroy(t.ha);
   t.B->destroy(t.hb);
+  tb_lock_force_always(false);
 }
 
 static void run(int level, uint64_t seed, long nops) { run2(NAME, level, NAME, 3, seed, nops); }
