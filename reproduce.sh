@@ -9,11 +9,19 @@
 #   ./reproduce.sh --full        run the paper's full set and build the paper
 #                                from it (about 30 minutes on 2 cores)
 #   ./reproduce.sh --from DIR    only plot and build the paper from run set DIR
+#   ./reproduce.sh [--full] --allocators A,B --workloads W,V --backends B
+#                  --profiles P --runs N
+#                                the quick (or full) set narrowed or widened
+#                                on the command line (experiments/README.md)
 #   ./reproduce.sh test          every test: native build + ctest, the same
 #                                suites under ASan+UBSan, and an aarch64 cross
 #                                build whose tests run under qemu-aarch64
 #   ./reproduce.sh deps          only install the Debian packages needed (and
 #                                download the qemu source package for memsim)
+#   ./reproduce.sh check RUNSET [REFERENCE]
+#                                compare RUNSET's deterministic (simulated)
+#                                numbers with results/reference (the main
+#                                job does this after the quick set)
 #
 # On a fresh Debian 12 machine, run as root, it installs the packages it
 # needs with apt-get; as another user it prints the apt-get line and stops.
@@ -33,7 +41,8 @@ host_pkgs=(build-essential cmake pkg-config check libsubunit-dev
   libpapi-dev papi-tools libhwloc-dev hwloc valgrind gnuplot-nox
   zlib1g-dev libzstd-dev zstd python3 perl sqlite3 git
   texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk
-  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  parallel slurmctld slurmd slurm-client munge)
 # The aarch64 test build links Check from Debian's arm64 multiarch packages.
 arm_pkgs=(check:arm64 libsubunit-dev:arm64 libc6:arm64)
 
@@ -160,8 +169,41 @@ cmd_test() {
 
 # ---- the main job -------------------------------------------------------------------
 
+# check_reference RUNSET: the deterministic (simulated) numbers of RUNSET
+# against results/reference, for what both hold. Exit 1 only when they
+# differ although the code that makes them is the reference's.
+check_reference() {
+  local runset=$1 ref=${2:-results/reference} rc=0 out
+  [ -f "$ref/results.csv" ] || { say "no $ref/results.csv: nothing to check against"; return 0; }
+  [ -f "$runset/results.csv" ] || die "$runset/results.csv: no such run set"
+  out=$(experiments/run.sh --compare "$runset" "$ref" --tolerance 0.01) || rc=$?
+  printf '%s\n' "$out" | sed 's/^/    /' >&2
+  case $rc in
+    0) say "the deterministic numbers match $ref (within 1%: the stack's place moves with paths and environment)" ;;
+    3) say "$runset and $ref have no deterministic quantity in common: nothing checked" ;;
+    *)
+      # The reference's commits, and whether the measured code changed since.
+      local commits c changed="" unknown=""
+      commits=$(grep -o '"commit": "[0-9a-f]\{40\}"' "$ref/meta.json" | sed 's/.*: "//; s/"//' | sort -u)
+      [ -n "$commits" ] || unknown=" (none recorded)"
+      for c in $commits; do
+        if ! git cat-file -e "$c^{commit}" 2>/dev/null; then unknown="$unknown ${c:0:7}"
+        elif ! git diff --quiet "$c" HEAD -- allocators harness workloads CMakeLists.txt cmake; then changed="$changed ${c:0:7}"; fi
+      done
+      if [ -n "$changed" ]; then
+        say "they differ; the reference was made by older code (commit$changed; the allocators, harness or workloads changed since): differences are expected, not a failure"
+      elif [ -n "$unknown" ]; then
+        say "they differ; the reference was made at commit$unknown, which this checkout does not have: cannot tell whether the code changed"
+      else
+        say "they DIFFER from $ref although the code that made it is this code: see above"
+        return 1
+      fi
+      ;;
+  esac
+}
+
 cmd_main() {
-  local set=quick from=""
+  local set=quick from="" sel=()
   while [ $# -gt 0 ]; do
     case $1 in
       --full) set=full ;;
@@ -169,6 +211,11 @@ cmd_main() {
       --from)
         [ $# -ge 2 ] || die "--from needs a run-set directory"
         from=$2
+        shift
+        ;;
+      --allocators | --workloads | --backends | --profiles | --runs)
+        [ $# -ge 2 ] || die "$1 needs a value"
+        sel+=("$1" "$2")
         shift
         ;;
       -h | --help)
@@ -179,34 +226,51 @@ cmd_main() {
     esac
     shift
   done
+  [ -z "$from" ] || [ ${#sel[@]} -eq 0 ] || die "--from plots a run set as it is: no selection with it"
   install_deps
   say "build (build/, check level 0 for measurements)"
   build build
-  ./build/testbed list
+  ./build/testbed list > build/testbed-list.txt 2>&1
+  say "this build's allocators, workloads, backends and profiles: build/testbed-list.txt (./build/testbed list)"
 
-  local runset paper_from
+  local runset paper_from ref_rc=0
   if [ -n "$from" ]; then
     [ -f "$from/results.csv" ] || die "$from/results.csv: no such run set"
     runset=$from
     paper_from=$from
   else
-    say "running the $set experiment set (experiments/$set.exp)"
-    runset=$(experiments/run.sh "$set" -j "$jobs")
+    say "running the $set experiment set (experiments/$set.exp${sel[*]:+, selection: ${sel[*]}})"
+    runset=$(experiments/run.sh "$set" "${sel[@]}" -j "$jobs")
     # The quick set checks the pipeline end to end on this machine; the
     # paper's figures come from the full set: the one just run (--full) or
     # the committed reference run set (results/reference/).
     if [ "$set" = full ]; then paper_from=$runset; else paper_from=results/reference; fi
+    say "checking the deterministic numbers against results/reference"
+    check_reference "$runset" || ref_rc=1
   fi
   say "plots of $runset"
-  ./build/testbed plot "$runset"
-  say "paper from $paper_from"
-  paper/build.sh --from "$paper_from"
+  mkdir -p "$runset/log"
+  if ! ./build/testbed plot "$runset" > "$runset/log/plot.log" 2>&1; then
+    cat "$runset/log/plot.log" >&2
+    die "plotting $runset failed"
+  fi
+  grep -v '^testbed plot: .* figure(s) in ' "$runset/log/plot.log" | grep '^testbed plot: ' | sed 's/^testbed plot: /    /' >&2 || true
+  grep '^testbed plot: .* figure(s) in ' "$runset/log/plot.log" >&2 || true
+  say "paper from $paper_from (log: build/paper.log)"
+  if ! paper/build.sh --from "$paper_from" > build/paper.log 2>&1; then
+    tail -20 build/paper.log >&2
+    die "building the paper failed (log: build/paper.log)"
+  fi
   printf '\nresults: %s/results.csv (summary: %s/plots/summary.csv)\nplots:   %s/plots/\npaper:   %s (from %s)\n' \
     "$runset" "$runset" "$runset" "$top/paper/paper.pdf" "$paper_from"
+  [ "$ref_rc" -eq 0 ] || die "the deterministic numbers differ from results/reference (above)"
 }
 
 case ${1:-} in
   test) shift; cmd_test "$@" ;;
   deps) install_deps ;;
+  check)
+    [ $# -ge 2 ] && [ $# -le 3 ] || die "usage: ./reproduce.sh check RUNSET [REFERENCE]"
+    check_reference "$2" "${3:-}" ;;
   *) cmd_main "$@" ;;
 esac

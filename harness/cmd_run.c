@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -354,12 +355,23 @@ static int run_main(int argc, char **argv) {
   c.progress = isatty(2) && !c.inner && !child;
   int rc = 0;
 
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  unsigned total = (unsigned)(p->nallocs * p->runs), done = 0;
   for (size_t ai = 0; ai < p->nallocs && !rc; ai++)
     for (unsigned k = 1; k <= p->runs && !rc; k++) {
       unsigned run = child ? p->child_run : k;
       emit_ctx_t e = {c.res, c.exp, p->alloc[ai]->name, p->workload_name, "replay", "host", c.nthr, run};
       if (!c.inner) rc = run_reexec(&c, p->alloc[ai], run, &e);
       if (!rc) rc = run_here(&c, p->alloc[ai], run, &e);
+      /* On a terminal, once the runs take a while: a line per run with the ETA. */
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+      if (!rc && c.progress && ++done < total && el >= 2.0) {
+        unsigned left = (unsigned)(el / done * (total - done) + 0.5);
+        fprintf(stderr, "testbed run: %u of %u runs done (%s run %u), %u:%02u elapsed, ETA %u:%02u\n", done, total,
+                p->alloc[ai]->name, run, (unsigned)el / 60, (unsigned)el % 60, left / 60, left % 60);
+      }
     }
 
   double best = -1, best_dry = -1;
