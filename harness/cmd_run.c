@@ -358,6 +358,8 @@ static int run_main(int argc, char **argv) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   unsigned total = (unsigned)(p->nallocs * p->runs), done = 0;
+  const char *after_s = getenv("TB_PROGRESS_AFTER"); /* seconds before the first line (default 2) */
+  double after = after_s && *after_s ? strtod(after_s, NULL) : 2.0;
   for (size_t ai = 0; ai < p->nallocs && !rc; ai++)
     for (unsigned k = 1; k <= p->runs && !rc; k++) {
       unsigned run = child ? p->child_run : k;
@@ -367,7 +369,7 @@ static int run_main(int argc, char **argv) {
       /* On a terminal, once the runs take a while: a line per run with the ETA. */
       clock_gettime(CLOCK_MONOTONIC, &t1);
       double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-      if (!rc && c.progress && ++done < total && el >= 2.0) {
+      if (!rc && c.progress && ++done < total && el >= after) {
         unsigned left = (unsigned)(el / done * (total - done) + 0.5);
         fprintf(stderr, "testbed run: %u of %u runs done (%s run %u), %u:%02u elapsed, ETA %u:%02u\n", done, total,
                 p->alloc[ai]->name, run, (unsigned)el / 60, (unsigned)el % 60, left / 60, left % 60);

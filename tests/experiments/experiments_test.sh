@@ -179,8 +179,8 @@ EOS
     TESTBED="$tb" script -qec "sh $runs $work/p.exp --out $work/t -j 1" /dev/null > "$work/t.tty" 2>&1 < /dev/null || fail "run on a terminal"
     grep -q "jobs done, .* running" "$work/t.tty" || fail "no status line on a terminal: $(cat -v "$work/t.tty" | head -5)"
     tr '\r' '\n' < "$work/t.tty" | grep -q "ETA" || fail "no ETA on a terminal"
-    # testbed run on a terminal: a line per run once the runs take 2 s (three simulated runs do)
-    script -qec "$tb run --allocator inline --workload $W --runs 3 --backend cachegrind:zen3 --out $work/r3" /dev/null > "$work/r3.tty" 2>&1 < /dev/null \
+    # testbed run on a terminal: a line per run once the runs take TB_PROGRESS_AFTER seconds (default 2)
+    TB_PROGRESS_AFTER=0 script -qec "$tb run --allocator inline --workload $W --runs 3 --backend cachegrind:zen3 --out $work/r3" /dev/null > "$work/r3.tty" 2>&1 < /dev/null \
       || fail "testbed run on a terminal: $(cat "$work/r3.tty")"
     grep -q "testbed run: [12] of 3 runs done (inline run [12]), .* elapsed, ETA" "$work/r3.tty" || fail "no per-run progress on a terminal: $(cat -v "$work/r3.tty")"
   else
@@ -305,10 +305,10 @@ reference)
   grep -q ',cachegrind,' "$work/a/results.csv" || fail "the fixture has no simulated rows to compare"
   sh "$runs" --compare "$work/same" "$work/a" > "$work/c1" || fail "times differ only, yet: $(cat "$work/c1")"
   grep -q " 0 differ" "$work/c1" || fail "compare of equal sets: $(cat "$work/c1")"
-  mk sim 'NR > 2 && $4 == "cachegrind" && $2 == "oob" && $8 == "d1_misses_per_op" { $9 = $9 * 1.5 } 1'
+  mk sim 'NR > 2 && $4 == "cachegrind" && $2 == "oob" && $8 == "l1d_misses_per_op" { $9 = $9 * 1.5 } 1'
   sh "$runs" --compare "$work/sim" "$work/a" > "$work/c2"; rc=$?
   [ $rc -eq 1 ] || fail "a simulated count changed by half: exit $rc, not 1"
-  grep -q "^  oob,.*,cachegrind,.*,d1_misses_per_op: " "$work/c2" || fail "the differing quantity is not named: $(cat "$work/c2")"
+  grep -q "^  oob,.*,cachegrind,.*,l1d_misses_per_op: " "$work/c2" || fail "the differing quantity is not named: $(cat "$work/c2")"
   grep -q "^  inline," "$work/c2" && fail "an unchanged quantity is listed as differing"
   sh "$runs" --compare "$work/sim" "$work/a" --tolerance 0.6 > /dev/null || fail "within --tolerance 0.6 yet refused"
   mk part 'NR <= 2 || $2 == "inline"'
