@@ -167,7 +167,9 @@ parse() {
 
 # select VAR LIST: the command line's selection on top of the set's list.
 select_list() {
-  v=$(printf '%s' "$2" | tr ',' ' ')
+  # a backend's options follow its spec after commas (memsim:P,page=16K):
+  # a piece with '=' and no ':' stays with the spec before it
+  v=$(printf '%s' "$2" | awk -F, '{ o = ""; for (i = 1; i <= NF; i++) o = o ((o != "" && $i ~ /=/ && $i !~ /:/) ? "," : " ") $i; print substr(o, 2) }')
   [ -n "${v## }" ] || die "--$1 needs a comma list"
   case "$v" in
     +*) eval "old=\$$1"; v="$old ${v#+}" ;;
