@@ -39,7 +39,8 @@ die() { printf 'reproduce.sh: %s\n' "$*" >&2; exit 1; }
 # Debian packages for the host build, the measurements, plots and paper.
 host_pkgs=(build-essential cmake pkg-config check libsubunit-dev
   libpapi-dev papi-tools libhwloc-dev hwloc valgrind gnuplot-nox
-  zlib1g-dev libzstd-dev zstd python3 perl sqlite3 git
+  zlib1g-dev libzstd-dev zstd python3 perl sqlite3 git lua5.4 xz-utils
+  libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4
   texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   parallel slurmctld slurmd slurm-client munge)

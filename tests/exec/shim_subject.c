@@ -205,6 +205,11 @@ int main(int argc, char **argv) {
     free(p);
     return 0;
   }
+  if (!strcmp(m, "foreign-quiet")) { /* the same, output the same on every run */
+    void *p = __libc_malloc(48);
+    free(p);
+    return 0;
+  }
   if (!strcmp(m, "foreign-realloc")) {
     static char buf[64];
     printf("%p\n", (void *)(buf + 16));
