@@ -292,7 +292,7 @@ static void package_of(const char *path, char *out, size_t len) {
   snprintf(cmd, sizeof cmd, "dpkg-query -W -f '${Version}' %s 2>/dev/null", q);
   first_line(cmd, ver, sizeof ver);
   (void)arch;
-  snprintf(out, len, "%s %s", pkg, ver);
+  snprintf(out, len, "%.300s %.200s", pkg, ver);
 }
 
 /* ---- the allocators ------------------------------------------------------------ */
@@ -313,7 +313,7 @@ static void self_dir(char *out, size_t len) {
   exe[n] = 0;
   char *s = strrchr(exe, '/');
   if (s) *s = 0;
-  snprintf(out, len, "%s", exe);
+  snprintf(out, len, "%.3400s", exe);
 }
 
 static int resolve_alloc(const char *name, int level, ex_alloc_t *a, char *err, size_t len) {
@@ -497,8 +497,8 @@ static void read_stats(const char *dir, long first_pid, ex_stats_t *s) {
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
     if (strncmp(de->d_name, "stats.", 6)) continue;
-    char p[4400];
-    snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+    char p[4800];
+    snprintf(p, sizeof p, "%.4200s/%.256s", dir, de->d_name);
     char *text = slurp(p, NULL);
     if (!text) continue;
     long pid = -1;
