@@ -82,8 +82,9 @@ static volatile uint64_t touch_sink; /* keeps read touches from being optimized 
  * overhead" in harness/README.md for how that was measured). The loop
  * makes exactly one allocator call per allocator op, in trace order
  * (tests/harness/test_replay.c checks it with a spy allocator). The
- * program's touches of its blocks are calls to touch.h's out-of-line
- * functions, so that a simulator can attribute them by code. */
+ * program's touches of its blocks are touch.h's inline functions, whose
+ * instructions the debug info puts under touch.h, so that a simulator can
+ * attribute them by code. */
 /* dry (cfg.dry, a copy of its own): the same branches, with every allocator
  * call and touch replaced by an empty asm statement that takes the call's
  * arguments and gives back an opaque non-NULL token, so the compiler keeps

@@ -15,8 +15,8 @@
  *                 inclusive cost of its calls into code of neither part
  *                 (libc's malloc behind the glibc adapter, memset, system
  *                 call wrappers): work done on behalf of the allocator.
- *   program     - the same for the program marker (harness/touch.c, the
- *                 workload's touches of its blocks: harness/touch.h).
+ *   program     - the same for the program marker (harness/touch.h, the
+ *                 workload's touches of its blocks, inlined: fi= lines).
  *   harness     - total minus allocator minus program: fetching and
  *                 dispatching ops, the id-to-pointer slot table, loop
  *                 bookkeeping, and what the window's edges cost.

@@ -432,7 +432,8 @@ END_TEST
 
 START_TEST(callgrind_reader) {
   /* main (harness) calls xmalloc (allocators/) which calls memset (libc),
-   * and tb_touch_write (harness/touch.c: program) which calls memset too;
+   * and tb_touch_write (harness/touch.h, not inlined here: program) which
+   * calls memset too;
    * positions: line; events as --cache-sim=yes writes them. */
   const char *p = write_tmp("# callgrind format\nversion: 1\npositions: line\n"
                             "events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nsummary: 0\n\n"
@@ -442,14 +443,14 @@ START_TEST(callgrind_reader) {
                             "cfi=(3) ???\ncfn=(3) memset\ncalls=4 0\n21 40 0 20 0 0 5 0 0 1\n"
                             "fl=(3)\nfn=(3)\n0 40 0 20 0 0 5 0 0 1\n"
                             "fl=(1)\nfn=(4) other\nfi=(2)\n30 7 1 0 0 1 0 0 0 0\nfe=(1)\n31 3 1 1\n"
-                            "cfi=(4) /src/harness/touch.c\ncfn=(5) tb_touch_write\ncalls=1 5\n32 26 0 12 0 0 4 0 0 2\n\n"
+                            "cfi=(4) /src/harness/touch.h\ncfn=(5) tb_touch_write\ncalls=1 5\n32 26 0 12 0 0 4 0 0 2\n\n"
                             "fl=(4)\nfn=(5)\n5 6 0 2 0 0 1 0 0 1\n"
                             "cfi=(3)\ncfn=(3)\ncalls=1 0\n6 20 0 10 0 0 3 0 0 1\n"
                             "fl=(3)\nfn=(3)\n0 20 0 10 0 0 3 0 0 1\n\n"
                             "totals: 226 52 63 1 8 12 1 4 4\n");
   tb_cg_result_t r;
   char err[512];
-  int rc = tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err);
+  int rc = tb_callgrind_parse(p, "/allocators/", "/touch.h", &r, err, sizeof err);
   ck_assert_msg(rc == 0, "%s", err);
   /* total = self costs: 100 + 50 + 40 + 7 + 3 + 6 + 20 */
   ck_assert_uint_eq(r.total.ir, 226);
@@ -476,8 +477,23 @@ START_TEST(callgrind_reader) {
   ck_assert_uint_eq(r.alloc.dw + r.harness.dw + r.program.dw, r.total.dw);
   ck_assert_uint_eq(r.alloc.d1mw + r.harness.d1mw + r.program.d1mw, r.total.d1mw);
   unlink(p);
-  /* without a program marker touch.c is harness code */
-  p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) /src/harness/touch.c\nfn=(1) f\n1 5 1 1\n");
+  /* as the build has it: touch.h's code inlined into the loop (fi=), with
+   * a call to memset from the inlined lines, charged to the program */
+  p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) /src/harness/replay.c\nfn=(1) loop\n"
+                "10 10 5\nfi=(2) /src/harness/touch.h\n4 4 2 0 0 1\ncfi=(3) ???\ncfn=(3) memset\ncalls=1 0\n"
+                "5 6 0 3 0 0 2\nfe=(1)\n11 2 1\nfl=(3)\nfn=(3)\n0 6 0 3 0 0 2\ntotals: 22 8 3 0 1 2\n");
+  ck_assert_msg(tb_callgrind_parse(p, "/allocators/", "/touch.h", &r, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(r.program.ir, 10);
+  ck_assert_uint_eq(r.program.dr, 2);
+  ck_assert_uint_eq(r.program.dw, 3);
+  ck_assert_uint_eq(r.program.d1mr, 1);
+  ck_assert_uint_eq(r.program.d1mw, 2);
+  ck_assert_uint_eq(r.harness.ir, 12);
+  ck_assert_uint_eq(r.harness.dr, 6);
+  ck_assert_uint_eq(r.alloc.ir, 0);
+  unlink(p);
+  /* without a program marker touch.h is harness code */
+  p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) /src/harness/touch.h\nfn=(1) f\n1 5 1 1\n");
   ck_assert_msg(tb_callgrind_parse(p, "/allocators/", NULL, &r, err, sizeof err) == 0, "%s", err);
   ck_assert_uint_eq(r.program.ir, 0);
   ck_assert_uint_eq(r.harness.ir, 5);
@@ -486,27 +502,27 @@ START_TEST(callgrind_reader) {
    * the file holds) are refused, not reported */
   p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) /a/allocators/x.c\nfn=(1) f\n1 10\n"
                 "cfi=(2) ???\ncfn=(2) g\ncalls=1 0\n1 500\nfl=(2)\nfn=(2)\n1 5\n");
-  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err), 0);
+  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.h", &r, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "exceed the total"), "%s", err);
   unlink(p);
   /* a name that starts with '(' is a name, not a compressed id */
   p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) a.c\nfn=(below main)\n1 5 1 1\n"
                 "cfn=(below main)\ncalls=1 0\n1 2\ntotals: 5 1 1\n");
-  rc = tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err);
+  rc = tb_callgrind_parse(p, "/allocators/", "/touch.h", &r, err, sizeof err);
   ck_assert_msg(rc == 0, "%s", err);
   ck_assert_uint_eq(r.total.ir, 5);
   unlink(p);
   /* errors name the file and line */
   p = write_tmp("version: 1\nevents: Ir Dr Dw\n1 2 3\n");
-  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err), 0);
+  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.h", &r, err, sizeof err), 0);
   ck_assert_msg(strstr(err, ":2: no D1mr event"), "%s", err);
   unlink(p);
   p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) a.c\nfn=(1) f\n1 5 x\n");
-  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err), 0);
+  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.h", &r, err, sizeof err), 0);
   ck_assert_msg(strstr(err, ":4: bad cost line"), "%s", err);
   unlink(p);
   p = write_tmp("events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw\nfl=(1) a.c\nfn=(1) f\n1 5\ntotals: 6\n");
-  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.c", &r, err, sizeof err), 0);
+  ck_assert_int_ne(tb_callgrind_parse(p, "/allocators/", "/touch.h", &r, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "add up to 5 Ir but totals: says 6"), "%s", err);
   unlink(p);
 }
