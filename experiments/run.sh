@@ -273,6 +273,7 @@ run_job() { # K RUNSET
   t1=$(date +%s)
   if [ "$rc" -eq 0 ]; then
     echo "ok $((t1 - t0))" > "$st"
+    say "job $k ($folder) done in $((t1 - t0)) s (log: $log)"
   else
     echo "failed $rc $((t1 - t0))" > "$st"
     say "job $k ($folder) failed (exit $rc); its log, $log, ends:"
