@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tb_cli.h"
 
@@ -16,7 +18,7 @@ int tb_cli_usage_error(const char *cmd, const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   fprintf(stderr, " (see testbed %s --help)\n", cmd);
   va_end(ap);
-  return 2;
+  return TB_EXIT_BAD;
 }
 
 bool tb_cli_parse_u64(const char *s, unsigned long long *out) {
@@ -27,6 +29,22 @@ bool tb_cli_parse_u64(const char *s, unsigned long long *out) {
   if (errno || *end) return false;
   *out = v;
   return true;
+}
+
+int tb_cli_out_writable(const char *cmd, const char *out) {
+  struct stat st;
+  const char *why = NULL;
+  if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) why = "it is a directory";
+  char d[4096];
+  snprintf(d, sizeof d, "%s", out);
+  char *s = strrchr(d, '/');
+  if (!s) snprintf(d, sizeof d, ".");
+  else if (s == d) s[1] = 0;
+  else *s = 0;
+  if (!why && access(d, W_OK) != 0) why = strerror(errno);
+  if (!why) return 0;
+  fprintf(stderr, "testbed %s: %s: cannot write there: %s\n", cmd, out, why);
+  return TB_EXIT_FAIL;
 }
 
 bool tb_cli_trace_out_opt(int argc, char **argv, int *i, tb_cli_trace_out_t *o) {

@@ -17,7 +17,10 @@ static void usage(FILE *f) {
           "varint form; either may be gzip- or zstd-compressed. The output format and\n"
           "compression default from OUT's name: .txt/.trace text, .tbt binary, with\n"
           ".gz or .zst added for compression (other names: binary, uncompressed).\n"
-          "The input form is detected from its content.\n");
+          "The input form is detected from its content; the input must be a regular\n"
+          "file (a FIFO or device is refused). Exit status: 0 done, 1 the output\n"
+          "cannot be written, 2 bad usage or a bad input (the error names the line\n"
+          "or op).\n");
 }
 
 static int convert_main(int argc, char **argv) {
@@ -40,20 +43,21 @@ static int convert_main(int argc, char **argv) {
   if (!in || !o.out) return tb_cli_usage_error("convert", "needs an input and -o OUT");
   tb_trace_format_t fmt;
   tb_compress_t comp;
-  if (tb_cli_trace_out_form("convert", &o, &fmt, &comp)) return 2;
+  if (tb_cli_trace_out_form("convert", &o, &fmt, &comp)) return TB_EXIT_BAD;
+  if (tb_cli_out_writable("convert", o.out)) return TB_EXIT_FAIL;
   char err[512];
   tb_trace_t t;
   if (tb_trace_load(in, &t, err, sizeof err)) {
     fprintf(stderr, "testbed convert: %s\n", err);
-    return 2;
+    return TB_EXIT_BAD;
   }
   int rc = tb_trace_save(&t, o.out, fmt, comp, err, sizeof err);
   tb_trace_free(&t);
   if (rc) {
     fprintf(stderr, "testbed convert: %s\n", err);
-    return 1;
+    return TB_EXIT_FAIL;
   }
-  return 0;
+  return TB_EXIT_OK;
 }
 
 const tb_command_t tb_cmd_convert = {"convert", "convert a trace between text and binary (and compressions)", convert_main};

@@ -15,7 +15,9 @@ static void usage(FILE *f) {
           "       testbed gen --list\n\n"
           "Writes a synthetic trace, deterministic for the seed (default 1). The\n"
           "format and compression default from FILE's name (see testbed convert).\n"
-          "The same spec works in testbed run as --workload gen:NAME:KEY=VALUE:...\n\n"
+          "The same spec works in testbed run as --workload gen:NAME:KEY=VALUE:...\n"
+          "Exit status: 0 done, 1 the output cannot be written, 2 bad usage or a bad\n"
+          "parameter.\n\n"
           "generators (parameters with their defaults):\n");
   const tb_generator_t *g;
   for (size_t i = 0; (g = tb_generator_at(i)) != NULL; i++) fprintf(f, "  %-16s %s\n", g->name, g->summary);
@@ -49,12 +51,14 @@ static int gen_main(int argc, char **argv) {
   if (!g) return tb_cli_usage_error("gen", "unknown generator '%s'", name);
   tb_trace_format_t fmt;
   tb_compress_t comp;
-  if (tb_cli_trace_out_form("gen", &o, &fmt, &comp)) return 2;
+  if (tb_cli_trace_out_form("gen", &o, &fmt, &comp)) return TB_EXIT_BAD;
+  if (tb_cli_out_writable("gen", o.out)) return TB_EXIT_FAIL;
   if (tb_gen_to_file(g, &p, o.out, fmt, comp, err, sizeof err)) {
     fprintf(stderr, "testbed gen: %s: %s\n", name, err);
-    return 2;
+    /* the output was writable (checked above): a bad parameter, unless writing failed midway */
+    return strstr(err, o.out) && strstr(err, "write") ? TB_EXIT_FAIL : TB_EXIT_BAD;
   }
-  return 0;
+  return TB_EXIT_OK;
 }
 
 const tb_command_t tb_cmd_gen = {"gen", "generate a synthetic trace (deterministic for a seed)", gen_main};

@@ -15,7 +15,8 @@ static void usage(FILE *f) {
           "LD_PRELOAD=libc_malloc_debug.so.0) and writes a trace. Addresses become\n"
           "object ids; frees of blocks allocated before tracing are dropped and\n"
           "allocations at a still-live address get the missing free, both counted\n"
-          "in the summary on stderr.\n");
+          "in the summary on stderr. Exit status: 0 done, 1 the output cannot be\n"
+          "written, 2 bad usage or a bad log (the error names the line).\n");
 }
 
 static int import_main(int argc, char **argv) {
@@ -44,12 +45,14 @@ static int import_main(int argc, char **argv) {
   if (strcmp(from, "mtrace")) return tb_cli_usage_error("import", "unknown log format '%s' (known: mtrace)", from);
   tb_trace_format_t fmt;
   tb_compress_t comp;
-  if (tb_cli_trace_out_form("import", &o, &fmt, &comp)) return 2;
+  if (tb_cli_trace_out_form("import", &o, &fmt, &comp)) return TB_EXIT_BAD;
+  if (tb_cli_out_writable("import", o.out)) return TB_EXIT_FAIL;
   tb_import_stats_t st;
   char err[512];
-  if (tb_import_mtrace(in, o.out, fmt, comp, &st, err, sizeof err)) {
+  int rc = tb_import_mtrace(in, o.out, fmt, comp, &st, err, sizeof err);
+  if (rc) {
     fprintf(stderr, "testbed import: %s\n", err);
-    return 2;
+    return rc == 2 ? TB_EXIT_BAD : TB_EXIT_FAIL;
   }
   if (!quiet)
     fprintf(stderr,

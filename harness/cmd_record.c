@@ -1,23 +1,8 @@
 /* cmd_record.c: `testbed record`: run a dynamically linked program with
  * the recording library (libtbrecord.so, beside the testbed binary)
  * preloaded, then turn the raw logs it left (one per process image, see
- * workloads/recorder/tbrecord_raw.h) into traces: records sorted by
- * global sequence number, addresses mapped to object ids (an id is reused
- * only after its object was freed), calls mapped to trace ops:
- *
- *   malloc                        -> malloc
- *   calloc                        -> calloc (nmemb * size)
- *   memalign, posix_memalign,
- *   aligned_alloc, valloc, pvalloc -> aligned (log2 alignment, at least 16 B;
- *                                     pvalloc's size rounded up to a page)
- *   realloc(NULL, n)              -> malloc
- *   realloc(p, 0) that frees      -> free
- *   realloc(p, n)                 -> realloc (failed: nothing)
- *   free(NULL)                    -> nothing (never logged)
- *   malloc_usable_size            -> nothing (counted)
- *   failed allocations            -> nothing (counted)
- *   free/realloc of an address not allocated while recording
- *                                 -> dropped (free) or malloc (realloc), counted
+ * workloads/recorder/tbrecord_raw.h) into traces with the raw-log importer
+ * (workloads/import_raw.c, import.h).
  *
  * Processes: the main trace (FILE) is the last image of the process that
  * testbed started (after any execs of wrappers), or with --main NAME the
@@ -41,376 +26,8 @@
 #include <unistd.h>
 
 #include "tb_cli.h"
-#include "../workloads/recorder/tbrecord_raw.h"
+#include "import.h"
 #include "trace.h"
-
-#define MAX_THREADS 1024 /* the trace loader's limit; more are folded (counted) */
-
-typedef struct {
-  char *path;
-  uint32_t pid, ppid, image;
-  uint32_t page;
-  char exe[TB_RAW_EXE_MAX];
-  size_t nrecs;
-} rawlog_t;
-
-typedef struct {
-  uint64_t ops[TB_OP_WRITE + 1];
-  uint64_t total;
-  uint64_t unknown_free, unknown_realloc, failed, usable, conflicts, bad_align, folded_threads, cut;
-  uint32_t threads;
-} rstats_t;
-
-/* ---- address -> object id map (linear probing, backward-shift delete) ---- */
-
-typedef struct {
-  uint64_t *key; /* 0 = empty */
-  uint32_t *val;
-  size_t cap, n;
-  uint32_t *freeids; /* stack of freed ids, reused last-in first-out */
-  size_t nfree, freecap;
-  uint32_t next_id;
-} idmap_t;
-
-static size_t slot_of(const idmap_t *m, uint64_t k) {
-  return (size_t)(((k >> 4) * 0x9E3779B97F4A7C15ull) >> 20) & (m->cap - 1);
-}
-
-static int map_grow(idmap_t *m) {
-  size_t nc = m->cap ? m->cap * 2 : 1 << 16;
-  uint64_t *k = calloc(nc, sizeof *k);
-  uint32_t *v = malloc(nc * sizeof *v);
-  if (!k || !v) {
-    free(k);
-    free(v);
-    return -1;
-  }
-  idmap_t o = *m;
-  m->key = k;
-  m->val = v;
-  m->cap = nc;
-  for (size_t i = 0; i < o.cap; i++)
-    if (o.key[i]) {
-      size_t s = slot_of(m, o.key[i]);
-      while (m->key[s]) s = (s + 1) & (nc - 1);
-      m->key[s] = o.key[i];
-      m->val[s] = o.val[i];
-    }
-  free(o.key);
-  free(o.val);
-  return 0;
-}
-
-/* Slot of k, or the empty slot where it would go. */
-static size_t map_find(const idmap_t *m, uint64_t k) {
-  size_t s = slot_of(m, k);
-  while (m->key[s] && m->key[s] != k) s = (s + 1) & (m->cap - 1);
-  return s;
-}
-
-static int map_put(idmap_t *m, uint64_t k, uint32_t id) {
-  if ((m->n + 1) * 2 > m->cap && map_grow(m)) return -1;
-  size_t s = map_find(m, k);
-  if (!m->key[s]) m->n++;
-  m->key[s] = k;
-  m->val[s] = id;
-  return 0;
-}
-
-static void map_del_slot(idmap_t *m, size_t s) {
-  size_t mask = m->cap - 1;
-  m->key[s] = 0;
-  m->n--;
-  for (size_t j = (s + 1) & mask; m->key[j]; j = (j + 1) & mask) {
-    size_t h = slot_of(m, m->key[j]);
-    /* move j back into the hole s if its home h is not in (s, j] */
-    if (((j - h) & mask) >= ((j - s) & mask)) {
-      m->key[s] = m->key[j];
-      m->val[s] = m->val[j];
-      m->key[j] = 0;
-      s = j;
-    }
-  }
-}
-
-static bool map_get(const idmap_t *m, uint64_t k, uint32_t *id, size_t *slot) {
-  if (!m->cap) return false;
-  size_t s = map_find(m, k);
-  if (!m->key[s]) return false;
-  *id = m->val[s];
-  *slot = s;
-  return true;
-}
-
-static int id_new(idmap_t *m, uint32_t *id) {
-  if (m->nfree) {
-    *id = m->freeids[--m->nfree];
-    return 0;
-  }
-  if (m->next_id == UINT32_MAX) return -1;
-  *id = m->next_id++;
-  return 0;
-}
-
-static int id_release(idmap_t *m, uint32_t id) {
-  if (m->nfree == m->freecap) {
-    size_t c = m->freecap ? m->freecap * 2 : 1024;
-    uint32_t *f = realloc(m->freeids, c * sizeof *f);
-    if (!f) return -1;
-    m->freeids = f;
-    m->freecap = c;
-  }
-  m->freeids[m->nfree++] = id;
-  return 0;
-}
-
-static void map_free(idmap_t *m) {
-  free(m->key);
-  free(m->val);
-  free(m->freeids);
-  memset(m, 0, sizeof *m);
-}
-
-/* ---- raw logs ----------------------------------------------------------- */
-
-static int read_header(const char *path, rawlog_t *L, char *err, size_t errlen) {
-  memset(L, 0, sizeof *L);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    return -1;
-  }
-  tb_raw_header_t h;
-  struct stat st;
-  size_t got = fread(&h, 1, sizeof h, f);
-  int rc = fstat(fileno(f), &st);
-  fclose(f);
-  if (got != sizeof h || memcmp(h.magic, TB_RAW_MAGIC, 8) != 0) {
-    snprintf(err, errlen, "%s: not a raw recorder log (bad or short header)", path);
-    return -1;
-  }
-  if (h.version != TB_RAW_VERSION || h.rec_size != sizeof(tb_raw_rec_t)) {
-    snprintf(err, errlen, "%s: raw log version %u, record size %u; expected %u, %zu", path, h.version, h.rec_size,
-             TB_RAW_VERSION, sizeof(tb_raw_rec_t));
-    return -1;
-  }
-  if (rc) {
-    snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
-    return -1;
-  }
-  L->path = strdup(path);
-  if (!L->path) {
-    snprintf(err, errlen, "%s: out of memory", path);
-    return -1;
-  }
-  L->pid = h.pid;
-  L->ppid = h.ppid;
-  L->image = h.image;
-  L->page = h.page_size ? h.page_size : 4096;
-  memcpy(L->exe, h.exe, sizeof L->exe);
-  L->exe[sizeof L->exe - 1] = 0;
-  /* A process killed while writing may leave a partial last record; it is
-   * ignored (said in the summary by the record count). */
-  L->nrecs = ((size_t)st.st_size - sizeof h) / sizeof(tb_raw_rec_t);
-  return 0;
-}
-
-static int cmp_seq(const void *a, const void *b) {
-  uint64_t x = ((const tb_raw_rec_t *)a)->seq, y = ((const tb_raw_rec_t *)b)->seq;
-  return x < y ? -1 : x > y;
-}
-
-static tb_raw_rec_t *read_records(const rawlog_t *L, char *err, size_t errlen) {
-  tb_raw_rec_t *r = malloc((L->nrecs ? L->nrecs : 1) * sizeof *r);
-  if (!r) {
-    snprintf(err, errlen, "%s: out of memory for %zu records", L->path, L->nrecs);
-    return NULL;
-  }
-  FILE *f = fopen(L->path, "rb");
-  if (!f || fseek(f, (long)sizeof(tb_raw_header_t), SEEK_SET) != 0 ||
-      fread(r, sizeof *r, L->nrecs, f) != L->nrecs) {
-    snprintf(err, errlen, "%s: cannot read the records: %s", L->path, f ? "short read" : strerror(errno));
-    if (f) fclose(f);
-    free(r);
-    return NULL;
-  }
-  fclose(f);
-  qsort(r, L->nrecs, sizeof *r, cmp_seq);
-  return r;
-}
-
-/* ---- raw log -> trace --------------------------------------------------- */
-
-typedef struct {
-  tb_trace_writer_t *w;
-  rstats_t *st;
-#define THREAD_CACHE 65536
-  uint32_t thread_map[THREAD_CACHE]; /* raw thread number -> trace thread + 1 */
-  uint32_t nthreads;
-} emit_t;
-
-static uint32_t trace_thread(emit_t *e, uint32_t raw) {
-  /* Dense numbers in order of first appearance; beyond the loader's limit
-   * threads share numbers (still a valid trace: the global order is kept
-   * and the loader syncs objects that pass between streams). */
-  if (raw < THREAD_CACHE && e->thread_map[raw]) return e->thread_map[raw] - 1;
-  uint32_t t;
-  if (e->nthreads < MAX_THREADS) {
-    t = e->nthreads++;
-  } else {
-    t = raw % MAX_THREADS;
-    e->st->folded_threads++;
-  }
-  if (raw < THREAD_CACHE) e->thread_map[raw] = t + 1;
-  return t;
-}
-
-static int emit(emit_t *e, uint32_t raw_thread, uint8_t code, uint32_t id, uint64_t arg, uint8_t align) {
-  tb_op_t op = {.code = code, .align = align, .id = id, .arg = arg};
-  e->st->ops[code]++;
-  e->st->total++;
-  return tb_trace_write(e->w, trace_thread(e, raw_thread), &op);
-}
-
-static bool is_aligned_op(uint8_t op) {
-  return op == TB_RAW_MEMALIGN || op == TB_RAW_POSIX_MEMALIGN || op == TB_RAW_ALIGNED_ALLOC || op == TB_RAW_VALLOC ||
-         op == TB_RAW_PVALLOC;
-}
-
-/* A new object at address p: if p is still live in the map (a moving
- * realloc that sorted after another thread's reuse of its old address),
- * the old object is freed first (counted). */
-static int new_object(emit_t *e, idmap_t *m, uint32_t th, uint64_t p, uint32_t *id) {
-  uint32_t old;
-  size_t s;
-  if (map_get(m, p, &old, &s)) {
-    e->st->conflicts++;
-    if (emit(e, th, TB_OP_FREE, old, 0, 0)) return -1;
-    map_del_slot(m, s);
-    if (id_release(m, old)) return -1;
-  }
-  if (id_new(m, id)) return -1;
-  return map_put(m, p, *id);
-}
-
-/* Convert one log; max_ops 0 means all. Returns 0, or -1 with err set. */
-static int convert_log(const rawlog_t *L, tb_trace_writer_t *w, uint64_t max_ops, rstats_t *st, char *err,
-                       size_t errlen) {
-  tb_raw_rec_t *r = read_records(L, err, errlen);
-  if (!r) return -1;
-  emit_t *e = calloc(1, sizeof *e);
-  idmap_t m = {0};
-  if (!e || map_grow(&m)) {
-    free(r);
-    free(e);
-    snprintf(err, errlen, "%s: out of memory", L->path);
-    return -1;
-  }
-  e->w = w;
-  e->st = st;
-  int rc = 0;
-  size_t i;
-  for (i = 0; i < L->nrecs && rc == 0; i++) {
-    if (max_ops && st->total + 2 > max_ops) break; /* one record gives at most 2 ops */
-    const tb_raw_rec_t *x = &r[i];
-    uint32_t id;
-    size_t s;
-    switch (x->op) {
-    case TB_RAW_MALLOC:
-    case TB_RAW_CALLOC:
-      if (!x->ptr) {
-        st->failed++;
-        break;
-      }
-      rc = new_object(e, &m, x->thread, x->ptr, &id);
-      if (!rc) rc = emit(e, x->thread, x->op == TB_RAW_MALLOC ? TB_OP_MALLOC : TB_OP_CALLOC, id, x->size, 0);
-      break;
-    case TB_RAW_REALLOC:
-      if (x->old == 0) { /* realloc(NULL, n) */
-        if (!x->ptr) {
-          st->failed++;
-          break;
-        }
-        rc = new_object(e, &m, x->thread, x->ptr, &id);
-        if (!rc) rc = emit(e, x->thread, TB_OP_MALLOC, id, x->size, 0);
-        break;
-      }
-      if (!map_get(&m, x->old, &id, &s)) {
-        st->unknown_realloc++;
-        if (!x->ptr) break;
-        rc = new_object(e, &m, x->thread, x->ptr, &id);
-        if (!rc) rc = emit(e, x->thread, TB_OP_MALLOC, id, x->size, 0);
-        break;
-      }
-      if (x->size == 0) { /* realloc(p, 0): p freed */
-        rc = emit(e, x->thread, TB_OP_FREE, id, 0, 0);
-        map_del_slot(&m, s);
-        if (!rc) rc = id_release(&m, id);
-        if (!rc && x->ptr) { /* a libc that returns a fresh minimum block */
-          rc = new_object(e, &m, x->thread, x->ptr, &id);
-          if (!rc) rc = emit(e, x->thread, TB_OP_MALLOC, id, 0, 0);
-        }
-        break;
-      }
-      if (!x->ptr) {
-        st->failed++;
-        break;
-      }
-      if (x->ptr != x->old) {
-        map_del_slot(&m, s);
-        uint32_t other;
-        size_t s2;
-        if (map_get(&m, x->ptr, &other, &s2)) {
-          st->conflicts++;
-          rc = emit(e, x->thread, TB_OP_FREE, other, 0, 0);
-          map_del_slot(&m, s2);
-          if (!rc) rc = id_release(&m, other);
-        }
-        if (!rc) rc = map_put(&m, x->ptr, id);
-      }
-      if (!rc) rc = emit(e, x->thread, TB_OP_REALLOC, id, x->size, 0);
-      break;
-    case TB_RAW_FREE:
-      if (!map_get(&m, x->ptr, &id, &s)) {
-        st->unknown_free++;
-        break;
-      }
-      rc = emit(e, x->thread, TB_OP_FREE, id, 0, 0);
-      map_del_slot(&m, s);
-      if (!rc) rc = id_release(&m, id);
-      break;
-    case TB_RAW_USABLE_SIZE:
-      st->usable++;
-      break;
-    default:
-      if (!is_aligned_op(x->op)) {
-        snprintf(err, errlen, "%s: record %zu (seq %llu): unknown operation %u", L->path, i,
-                 (unsigned long long)x->seq, x->op);
-        rc = -2;
-        break;
-      }
-      if (!x->ptr) {
-        st->failed++;
-        break;
-      }
-      if (x->align > 30) {
-        st->bad_align++;
-        break;
-      }
-      uint64_t size = x->size;
-      if (x->op == TB_RAW_PVALLOC) size = (size + L->page - 1) / L->page * L->page;
-      rc = new_object(e, &m, x->thread, x->ptr, &id);
-      if (!rc) rc = emit(e, x->thread, TB_OP_ALIGNED, id, size, x->align < 4 ? 4 : x->align);
-    }
-  }
-  if (i < L->nrecs) st->cut = L->nrecs - i;
-  st->threads = e->nthreads;
-  if (rc == -1) snprintf(err, errlen, "%s: conversion failed (out of memory, or the trace writer failed)", L->path);
-  free(r);
-  free(e);
-  map_free(&m);
-  return rc ? -1 : 0;
-}
 
 /* ---- provenance --------------------------------------------------------- */
 
@@ -440,7 +57,7 @@ static void package_of(const char *exe, char *out, size_t outlen) {
   snprintf(out, outlen, "%s %s", pkg, ver[0] ? ver : "(version unknown)");
 }
 
-static char *provenance(const rawlog_t *L, int pargc, char **pargv, const char *date, bool main_image) {
+static char *provenance(const tb_raw_log_t *L, int pargc, char **pargv, const char *date, bool main_image) {
   size_t cap = 4096;
   for (int i = 0; i < pargc; i++) cap += strlen(pargv[i]) + 3;
   char *s = malloc(cap);
@@ -478,7 +95,7 @@ static int usage(void) {
          "  --children separate|drop\n"
          "                     other images go to FILE.<pid> (FILE.<pid>.<k> for the k-th\n"
          "                     image of a process that exec'd), or are dropped (default separate)\n"
-         "  --max-ops N        stop each trace after about N ops (the rest of the run is cut)\n"
+         "  --max-ops N        stop each trace after N ops (the rest of the run is cut)\n"
          "  --keep-raw         keep the raw log directory (its path is printed)\n\n"
          "Frees of memory allocated before recording began are dropped and counted;\n"
          "malloc_usable_size calls are counted and not traced. A summary per trace goes\n"
@@ -545,8 +162,19 @@ static bool out_dir_ok(const char *out) {
   return access(d, W_OK) == 0;
 }
 
+/* SIGINT, SIGTERM or SIGHUP while the program runs: passed on to it (a
+ * terminal's ^C reaches it anyway); once it has ended, record removes its
+ * raw logs and ends by that signal, writing no trace. */
+static volatile sig_atomic_t got_signal;
+static volatile pid_t recorded_child;
+
+static void on_signal(int sig) {
+  got_signal = sig;
+  if (recorded_child > 0) kill(recorded_child, sig);
+}
+
 static int cmp_log(const void *a, const void *b) {
-  const rawlog_t *x = a, *y = b;
+  const tb_raw_log_t *x = a, *y = b;
   if (x->pid != y->pid) return x->pid < y->pid ? -1 : 1;
   return x->image < y->image ? -1 : x->image > y->image;
 }
@@ -615,6 +243,12 @@ static int record_main(int argc, char **argv) {
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 
   fflush(NULL);
+  struct sigaction sa, old_sa[3];
+  static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int s = 0; s < 3; s++) sigaction(sigs[s], &sa, &old_sa[s]);
   pid_t child = fork();
   if (child < 0) {
     fprintf(stderr, "testbed record: fork: %s\n", strerror(errno));
@@ -622,6 +256,7 @@ static int record_main(int argc, char **argv) {
     return 1;
   }
   if (child == 0) {
+    for (int s = 0; s < 3; s++) sigaction(sigs[s], &old_sa[s], NULL);
     const char *old = getenv("LD_PRELOAD");
     char pre[2 * PATH_MAX + 64];
     if (old && *old) snprintf(pre, sizeof pre, "%s:%s", lib, old);
@@ -632,6 +267,24 @@ static int record_main(int argc, char **argv) {
     fprintf(stderr, "testbed record: %s: cannot run: %s\n", pargv[0], strerror(errno));
     _exit(127);
   }
+  /* Wait without reaping first: the zombie's /proc/PID/comm still names
+   * the program the process ran last, which tells whether it exec'd
+   * something the recorder could not follow. */
+  char last_comm[64] = "";
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  while (waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  }
+  char cpath[64];
+  snprintf(cpath, sizeof cpath, "/proc/%ld/comm", (long)child);
+  FILE *cf = fopen(cpath, "r");
+  if (cf) {
+    if (!fgets(last_comm, sizeof last_comm, cf)) last_comm[0] = 0;
+    last_comm[strcspn(last_comm, "\n")] = 0;
+    fclose(cf);
+  }
+  recorded_child = child;
+  if (got_signal) kill(child, got_signal); /* arrived between fork and here */
   int status = 0;
   while (waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) {
@@ -640,10 +293,24 @@ static int record_main(int argc, char **argv) {
       return 1;
     }
   }
+  recorded_child = 0;
+  for (int s = 0; s < 3; s++) sigaction(sigs[s], &old_sa[s], NULL);
+  if (got_signal) {
+    rm_dir(dir);
+    fprintf(stderr, "testbed record: interrupted by signal %d (%s): no trace written\n", (int)got_signal,
+            strsignal(got_signal));
+    fflush(stderr);
+    raise(got_signal);
+    return 128 + got_signal;
+  }
+  char how[128] = ""; /* how the program ended, when that explains a missing trace */
+  if (WIFSIGNALED(status))
+    snprintf(how, sizeof how, " (it was killed by signal %d, %s, before its records were written)", WTERMSIG(status),
+             strsignal(WTERMSIG(status)));
 
   /* The raw logs. */
   char err[2 * PATH_MAX + 512];
-  rawlog_t *logs = NULL;
+  tb_raw_log_t *logs = NULL;
   size_t nlogs = 0, cap = 0;
   int rc = 0;
   DIR *d = opendir(dir);
@@ -652,7 +319,7 @@ static int record_main(int argc, char **argv) {
     if (strncmp(de->d_name, "raw.", 4)) continue;
     if (nlogs == cap) {
       cap = cap ? cap * 2 : 16;
-      rawlog_t *q = realloc(logs, cap * sizeof *q);
+      tb_raw_log_t *q = realloc(logs, cap * sizeof *q);
       if (!q) {
         rc = 1;
         snprintf(err, sizeof err, "%s: out of memory", dir);
@@ -662,7 +329,7 @@ static int record_main(int argc, char **argv) {
     }
     char p[PATH_MAX + 300];
     snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-    if (read_header(p, &logs[nlogs], err, sizeof err)) {
+    if (tb_raw_log_open(p, &logs[nlogs], err, sizeof err)) {
       rc = 1;
       break;
     }
@@ -670,8 +337,8 @@ static int record_main(int argc, char **argv) {
   }
   if (d) closedir(d);
   if (!rc && nlogs == 0) {
-    snprintf(err, sizeof err, "%s: the program left no raw log (not dynamically linked, LD_PRELOAD removed, or it did not start)",
-             pargv[0]);
+    snprintf(err, sizeof err, "%s: the program left no raw log (not dynamically linked, LD_PRELOAD removed, or it did not start)%s",
+             pargv[0], how);
     rc = 1;
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && nlogs == 0) rc = 1;
@@ -686,6 +353,22 @@ static int record_main(int argc, char **argv) {
     } else if (logs[k].pid == (uint32_t)child) {
       mainix = k; /* sorted by image: the last one wins */
     }
+  }
+  /* The started process exec'd a program that left no log (env -u
+   * LD_PRELOAD, a static binary): its trace would be the wrapper's. */
+  char unfollowed[512] = "", logs_main_exe[TB_RAW_EXE_MAX] = "";
+  if (!rc && !main_name && mainix != SIZE_MAX && last_comm[0]) {
+    char exe15[16]; /* comm keeps 15 bytes */
+    const char *bn = base_name(logs[mainix].exe);
+    size_t bl = strlen(bn) < 15 ? strlen(bn) : 15;
+    memcpy(exe15, bn, bl);
+    exe15[bl] = 0;
+    snprintf(logs_main_exe, sizeof logs_main_exe, "%s", base_name(logs[mainix].exe));
+    if (strcmp(exe15, last_comm))
+      snprintf(unfollowed, sizeof unfollowed,
+               "the started process ended as '%s', but its last recorded image is %s: it exec'd a program the "
+               "recorder could not follow (LD_PRELOAD removed, or statically linked)",
+               last_comm, logs[mainix].exe);
   }
   if (!rc && mainix == SIZE_MAX) {
     if (main_name) snprintf(err, sizeof err, "%s: no process image named '%s' was recorded", out, main_name);
@@ -717,8 +400,8 @@ static int record_main(int argc, char **argv) {
       rc = 1;
       break;
     }
-    rstats_t st = {0};
-    if (convert_log(&logs[k], w, max_ops, &st, err, sizeof err)) {
+    tb_raw_stats_t st;
+    if (tb_import_raw(&logs[k], w, max_ops, &st, err, sizeof err)) {
       tb_trace_writer_abort(w);
       rc = 1;
       break;
@@ -726,8 +409,10 @@ static int record_main(int argc, char **argv) {
     if (st.total == 0) { /* the loader rejects a trace without ops: write none */
       tb_trace_writer_abort(w);
       if (is_main) {
-        snprintf(err, sizeof err, "%s: %s made no allocator calls while recorded: no trace written", out,
-                 logs[k].exe[0] ? logs[k].exe : pargv[0]);
+        if (unfollowed[0]) snprintf(err, sizeof err, "%s: no trace written: %s, which made no allocator calls", out, unfollowed);
+        else
+          snprintf(err, sizeof err, "%s: %s made no allocator calls while recorded%s: no trace written", out,
+                   logs[k].exe[0] ? logs[k].exe : pargv[0], how);
         rc = 1;
         break;
       }
@@ -790,7 +475,7 @@ static int record_main(int argc, char **argv) {
   }
   free(done_tmp);
   free(done_final);
-  for (size_t k = 0; k < nlogs; k++) free(logs[k].path);
+  for (size_t k = 0; k < nlogs; k++) tb_raw_log_close(&logs[k]);
   free(logs);
   if (keep_raw) fprintf(stderr, "testbed record: raw logs kept in %s\n", dir);
   else rm_dir(dir);
@@ -798,6 +483,8 @@ static int record_main(int argc, char **argv) {
     fprintf(stderr, "testbed record: %s\n", err);
     return 1;
   }
+  if (unfollowed[0])
+    fprintf(stderr, "testbed record: warning: %s; %s is the trace of %s\n", unfollowed, out, logs_main_exe);
   if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
     fprintf(stderr, "testbed record: notice: %s exited with status %d\n", pargv[0], WEXITSTATUS(status));
   else if (WIFSIGNALED(status))

@@ -324,6 +324,14 @@ static int run_main(int argc, char **argv) {
       fprintf(stderr, "testbed run: backend %s cannot measure here: %s\n", p->bk[k].spec, why);
       return 2;
     }
+    const tb_backend_t *b = p->bk[k].b;
+    const char *prof = p->bk[k].profile;
+    if (prof && *prof && !b->reexec && !c.inner) { /* a profile the user named: checked up front (exit 2) */
+      char perr[512];
+      tb_backend_inst_t *probe = b->open(prof, 1, perr, sizeof perr);
+      if (!probe) return tb_cli_usage_error("run", "backend %s: %s", p->bk[k].spec, perr);
+      b->close(probe);
+    }
   }
 
   /* The workload, generated once (children get the file) and decoded in

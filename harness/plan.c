@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tmpfiles.h"
 #include "gen.h"
 #include "plan.h"
 #include "tb_cli.h"
@@ -223,10 +224,12 @@ int tb_plan_workload(tb_plan_t *p, char *err, size_t errlen) {
     return -1;
   }
   close(fd);
+  tb_tmp_register(p->gen_file, false); /* removed if the run is interrupted (tmpfiles.h) */
   char gerr[512];
   if (tb_gen_to_file(g, &gp, p->gen_file, TB_TRACE_BINARY, TB_COMPRESS_NONE, gerr, sizeof gerr)) {
     snprintf(err, errlen, "%s: %s", p->workload, gerr);
     unlink(p->gen_file);
+    tb_tmp_forget(p->gen_file);
     p->gen_file[0] = 0;
     return -1;
   }
@@ -236,6 +239,7 @@ int tb_plan_workload(tb_plan_t *p, char *err, size_t errlen) {
 
 void tb_plan_free(tb_plan_t *p) {
   if (p->gen_file[0]) unlink(p->gen_file);
+  tb_tmp_forget(p->gen_file);
   p->gen_file[0] = 0;
   p->trace_file = p->workload;
 }

@@ -16,6 +16,7 @@
 
 #include "results.h"
 #include "tb_alloc.h"
+#include "tmpfiles.h"
 
 #ifdef TB_HAVE_ZLIB
 #include <zlib.h>
@@ -311,10 +312,12 @@ tb_results_t *tb_results_open(const char *dir, tb_results_mode_t mode, int argc,
     return NULL;
   }
   r->dir = strdup(dir);
+  if (r->made_dir) tb_tmp_register(dir, true); /* an interrupted run leaves nothing (tmpfiles.h) */
   snprintf(r->csv_tmp, sizeof r->csv_tmp, "%s/.results.csv.XXXXXX", dir);
   snprintf(r->meta_tmp, sizeof r->meta_tmp, "%s/.meta.json.XXXXXX", dir);
   int fd = mkstemp(r->csv_tmp);
   r->csv_made = fd >= 0;
+  if (r->csv_made) tb_tmp_register(r->csv_tmp, false);
   if (fd < 0 || !(r->csv = fdopen(fd, "w"))) {
     snprintf(err, errlen, "%s: cannot write: %s", dir, strerror(errno));
     if (fd >= 0) close(fd);
@@ -462,6 +465,7 @@ int tb_results_commit(tb_results_t *r, char *err, size_t errlen) {
   }
   int fd = mkstemp(r->meta_tmp);
   r->meta_made = fd >= 0;
+  if (r->meta_made) tb_tmp_register(r->meta_tmp, false);
   FILE *m = fd >= 0 ? fdopen(fd, "w") : NULL;
   if (!m) {
     if (fd >= 0) close(fd);
@@ -560,6 +564,9 @@ int tb_results_commit(tb_results_t *r, char *err, size_t errlen) {
     tb_results_abort(r);
     return -1;
   }
+  tb_tmp_forget(r->csv_tmp);
+  tb_tmp_forget(r->meta_tmp);
+  tb_tmp_forget(r->dir);
   free_r(r);
   return 0;
 }
@@ -570,5 +577,8 @@ void tb_results_abort(tb_results_t *r) {
   if (r->csv_made) unlink(r->csv_tmp);
   if (r->meta_made) unlink(r->meta_tmp);
   if (r->made_dir && r->dir) rmdir(r->dir); /* only when empty: never removes others' files */
+  tb_tmp_forget(r->csv_tmp);
+  tb_tmp_forget(r->meta_tmp);
+  tb_tmp_forget(r->dir);
   free_r(r);
 }

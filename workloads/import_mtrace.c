@@ -1,97 +1,68 @@
 /* import_mtrace.c: glibc mtrace log -> trace (see import.h): parses each
- * line, maps addresses to object ids through an open-addressing hash
- * table, recycles freed ids, and repairs what a partial log leaves
- * inconsistent. */
+ * line (bounded: at most 4096 bytes, no NUL bytes), maps addresses to
+ * object ids through the importers' shared map (idmap.h: freed ids are
+ * reused), repairs what a partial log leaves inconsistent, and refuses
+ * what the trace loader would (a size above 2^48 B). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "idmap.h"
 #include "import.h"
 
-typedef struct {
-  uint64_t addr; /* 0: empty slot */
-  uint32_t id;
-  uint64_t size;
-  bool tomb;     /* deleted: keep probing past it */
-} slot_t;
+#define MAX_LINE 4096         /* longest log line (glibc's are under 100 bytes) */
+#define MAX_SIZE (1ull << 48) /* the trace loader's largest size */
 
-typedef struct {
-  slot_t *s;
-  size_t cap, used; /* used counts live and tombstoned slots */
-  uint32_t *freeids;
-  size_t nfree, capfree;
-  uint32_t next_id;
-} map_t;
-
-static size_t hash(uint64_t a) { return (size_t)((a >> 4) * 0x9e3779b97f4a7c15ull >> 17); }
-
-static slot_t *find(map_t *m, uint64_t a) {
-  if (!m->cap) return NULL;
-  for (size_t i = hash(a) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-    if (m->s[i].addr == a && !m->s[i].tomb) return &m->s[i];
-    if (m->s[i].addr == 0 && !m->s[i].tomb) return NULL;
-  }
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
-static int grow(map_t *m) {
-  size_t oc = m->cap, nc = oc ? oc * 2 : 1024;
-  slot_t *old = m->s, *ns = calloc(nc, sizeof *ns);
-  if (!ns) return -1;
-  m->s = ns;
-  m->cap = nc;
-  m->used = 0;
-  for (size_t i = 0; i < oc; i++)
-    if (old[i].addr && !old[i].tomb) {
-      size_t j = hash(old[i].addr) & (nc - 1);
-      while (ns[j].addr) j = (j + 1) & (nc - 1);
-      ns[j] = old[i];
-      m->used++;
+static bool is_sep(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0; }
+
+/* A whole number as mtrace prints it: 0x and hex digits, or decimal; no
+ * sign, no overflow, followed by a blank or the end. */
+static bool parse_u64(char **p, uint64_t *v) {
+  char *s = *p;
+  uint64_t x = 0;
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    s += 2;
+    if (hexval(*s) < 0) return false;
+    for (; hexval(*s) >= 0; s++) {
+      if (x >> 60) return false;
+      x = x << 4 | (uint64_t)hexval(*s);
     }
-  free(old);
-  return 0;
-}
-
-static slot_t *insert(map_t *m, uint64_t a) {
-  if ((m->used + 1) * 4 > m->cap * 3 && grow(m)) return NULL;
-  size_t i = hash(a) & (m->cap - 1);
-  while (m->s[i].addr && !m->s[i].tomb) i = (i + 1) & (m->cap - 1);
-  if (!m->s[i].tomb) m->used++;
-  m->s[i] = (slot_t){.addr = a};
-  return &m->s[i];
-}
-
-static uint32_t take_id(map_t *m) { return m->nfree ? m->freeids[--m->nfree] : m->next_id++; }
-
-static int give_id(map_t *m, uint32_t id) {
-  if (m->nfree == m->capfree) {
-    size_t c = m->capfree ? m->capfree * 2 : 1024;
-    uint32_t *q = realloc(m->freeids, c * sizeof *q);
-    if (!q) return -1;
-    m->freeids = q;
-    m->capfree = c;
+  } else {
+    if (*s < '0' || *s > '9') return false;
+    for (; *s >= '0' && *s <= '9'; s++) {
+      unsigned d = (unsigned)(*s - '0');
+      if (x > (UINT64_MAX - d) / 10) return false;
+      x = x * 10 + d;
+    }
   }
-  m->freeids[m->nfree++] = id;
-  return 0;
+  if (!is_sep(*s)) return false;
+  *p = s;
+  *v = x;
+  return true;
 }
 
 /* Parse a pointer as mtrace prints it: 0x..., or "(nil)" as 0. */
 static bool parse_addr(char **p, uint64_t *v) {
   while (**p == ' ' || **p == '\t') (*p)++;
-  if (!strncmp(*p, "(nil)", 5)) {
+  if (!strncmp(*p, "(nil)", 5) && is_sep((*p)[5])) {
     *p += 5;
     *v = 0;
     return true;
   }
   if ((*p)[0] != '0' || ((*p)[1] != 'x' && (*p)[1] != 'X')) return false;
-  char *end;
-  errno = 0;
-  unsigned long long x = strtoull(*p, &end, 16);
-  if (errno || end == *p + 2) return false;
-  *p = end;
-  *v = x;
-  return true;
+  return parse_u64(p, v);
 }
 
 static bool at_end(const char *p) {
@@ -99,44 +70,104 @@ static bool at_end(const char *p) {
   return *p == 0;
 }
 
+/* The word at p for a message: at most 24 bytes, unprintable ones as '?'. */
+static const char *word(char *buf, const char *p) {
+  size_t n = 0;
+  while (n < 24 && !is_sep(p[n])) {
+    buf[n] = p[n] >= 0x20 && p[n] < 0x7f ? p[n] : '?';
+    n++;
+  }
+  buf[n] = 0;
+  return buf;
+}
+
+/* One line into buf (NUL-terminated, newline kept): its length, 0 at the
+ * end, -1 if longer than MAX_LINE, -2 if it holds a NUL byte. */
+static long read_line(FILE *f, char *buf) {
+  long n = 0;
+  bool nul = false;
+  int c;
+  while ((c = getc_unlocked(f)) != EOF) {
+    if (n == MAX_LINE) return -1;
+    if (c == 0) nul = true;
+    buf[n++] = (char)c;
+    if (c == '\n') break;
+  }
+  buf[n] = 0;
+  return nul ? -2 : n;
+}
+
 int tb_import_mtrace(const char *in, const char *out, tb_trace_format_t fmt, tb_compress_t comp,
                      tb_import_stats_t *st, char *err, size_t errlen) {
   memset(st, 0, sizeof *st);
-  FILE *f = fopen(in, "r");
+  int fd = open(in, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat sb;
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: cannot open: %s", in, strerror(errno));
+    return 2;
+  }
+  if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+    snprintf(err, errlen, "%s: not a regular file (a FIFO, device or directory is not read)", in);
+    close(fd);
+    return 2;
+  }
+  FILE *f = fdopen(fd, "r");
   if (!f) {
     snprintf(err, errlen, "%s: cannot open: %s", in, strerror(errno));
-    return -1;
+    close(fd);
+    return 1;
   }
   char prov[1024];
   snprintf(prov, sizeof prov, "imported by testbed import --from mtrace %s", in);
   tb_trace_writer_t *w = tb_trace_writer_open(out, fmt, comp, prov, err, errlen);
   if (!w) {
     fclose(f);
-    return -1;
+    return 1;
   }
-  map_t m = {0};
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
+  tb_idmap_t m = {0};
+  char *line = malloc(MAX_LINE + 1);
+  long n;
   bool started = false, pending_realloc = false;
   uint64_t realloc_old = 0;
   int rc = 0;
-#define BAD(...)                                                                   \
+  char wb[32];
+#define FAIL(rc_, ...)                                                             \
   do {                                                                             \
     char msg_[256];                                                                \
     snprintf(msg_, sizeof msg_, __VA_ARGS__);                                      \
     snprintf(err, errlen, "%s:%llu: %s", in, (unsigned long long)st->lines, msg_); \
-    rc = -1;                                                                       \
+    rc = rc_;                                                                      \
     goto done;                                                                     \
   } while (0)
-#define EMIT(op_)                                              \
-  do {                                                         \
-    tb_op_t o_ = op_;                                          \
-    if (tb_trace_write(w, 0, &o_)) BAD("writing %s failed", out); \
-    st->ops++;                                                 \
+#define BAD(...) FAIL(2, __VA_ARGS__)
+#define EMIT(op_)                                                  \
+  do {                                                             \
+    tb_op_t o_ = op_;                                              \
+    if (tb_trace_write(w, 0, &o_)) FAIL(1, "writing %s failed", out); \
+    st->ops++;                                                     \
   } while (0)
-  while ((n = getline(&line, &cap, f)) > 0) {
+/* The object at address a is freed (it is live). */
+#define FREE_AT(a_)                                         \
+  do {                                                      \
+    uint32_t fid_;                                          \
+    if (tb_idmap_remove(&m, a_, &fid_) < 0) FAIL(1, "out of memory"); \
+    EMIT(((tb_op_t){.code = TB_OP_FREE, .id = fid_}));      \
+  } while (0)
+/* A new object at address a (a live one there is freed first: its free was not traced). */
+#define NEW_AT(a_, id_)                                                     \
+  do {                                                                      \
+    uint32_t old_;                                                          \
+    if (tb_idmap_get(&m, a_, &old_)) {                                      \
+      FREE_AT(a_);                                                          \
+      st->reused_live++;                                                    \
+    }                                                                       \
+    if (tb_idmap_add(&m, a_, &(id_))) FAIL(1, "out of memory (or ids exhausted)"); \
+  } while (0)
+  if (!line) FAIL(1, "out of memory");
+  while ((n = read_line(f, line)) != 0) {
     st->lines++;
+    if (n == -1) BAD("line longer than %d bytes (not an mtrace log?)", MAX_LINE);
+    if (n == -2) BAD("NUL byte in the line (not an mtrace log?)");
     char *p = line;
     while (*p == ' ' || *p == '\t') p++;
     if (at_end(p)) continue;
@@ -163,43 +194,32 @@ int tb_import_mtrace(const char *in, const char *out, tb_trace_format_t fmt, tb_
     if (!code || (p[1] != ' ' && p[1] != '\t')) BAD("malformed line (expected '+', '-', '<', '>' or '!' and an address)");
     p++;
     uint64_t addr, size = 0;
-    if (!parse_addr(&p, &addr)) BAD("malformed address");
+    while (*p == ' ' || *p == '\t') p++;
+    if (!parse_addr(&p, &addr)) BAD("malformed address '%s' (expected 0x and hex digits, or (nil))", word(wb, p));
     if (code == '+' || code == '>' || code == '!') {
       while (*p == ' ' || *p == '\t') p++;
-      char *end;
-      errno = 0;
-      size = strtoull(p, &end, 0);
-      if (errno || end == p) BAD("malformed size");
-      p = end;
+      if (!parse_u64(&p, &size)) BAD("malformed size '%s' (expected a whole number, 0x hex or decimal)", word(wb, p));
+      /* what the trace would carry must be what the loader accepts */
+      if (size > MAX_SIZE && addr && code != '!')
+        BAD("size %llu too large (a trace allows at most 2^48 B)", (unsigned long long)size);
     }
     if (!at_end(p)) BAD("extra text at the end of the line");
     if (pending_realloc && code != '>') BAD("realloc '<' not followed by its '>' line");
+    uint32_t id;
     switch (code) {
     case '+': {
       if (!addr) break; /* failed allocation */
-      slot_t *s = find(&m, addr);
-      if (s) { /* reuse of a live address: its free was not traced */
-        EMIT(((tb_op_t){.code = TB_OP_FREE, .id = s->id}));
-        if (give_id(&m, s->id)) BAD("out of memory");
-        s->tomb = true;
-        st->reused_live++;
-      }
-      if (!(s = insert(&m, addr))) BAD("out of memory");
-      s->id = take_id(&m);
-      s->size = size;
-      EMIT(((tb_op_t){.code = TB_OP_MALLOC, .id = s->id, .arg = size}));
+      NEW_AT(addr, id);
+      EMIT(((tb_op_t){.code = TB_OP_MALLOC, .id = id, .arg = size}));
       break;
     }
     case '-': {
       if (!addr) break;
-      slot_t *s = find(&m, addr);
-      if (!s) {
+      if (!tb_idmap_get(&m, addr, &id)) {
         st->dropped_frees++;
         break;
       }
-      EMIT(((tb_op_t){.code = TB_OP_FREE, .id = s->id}));
-      if (give_id(&m, s->id)) BAD("out of memory");
-      s->tomb = true;
+      FREE_AT(addr);
       break;
     }
     case '<':
@@ -209,44 +229,25 @@ int tb_import_mtrace(const char *in, const char *out, tb_trace_format_t fmt, tb_
     case '>': {
       if (!pending_realloc) BAD("realloc '>' without its '<' line");
       pending_realloc = false;
-      slot_t *s = find(&m, realloc_old);
       if (!addr) break; /* cannot happen in glibc's log ('!' says a failure) */
-      if (!s) { /* the old block predates the log: a fresh object */
-        st->dropped_frees++;
-        slot_t *o = find(&m, addr);
-        if (o) {
-          EMIT(((tb_op_t){.code = TB_OP_FREE, .id = o->id}));
-          if (give_id(&m, o->id)) BAD("out of memory");
-          o->tomb = true;
-          st->reused_live++;
-        }
-        if (!(s = insert(&m, addr))) BAD("out of memory");
-        s->id = take_id(&m);
-        s->size = size;
-        EMIT(((tb_op_t){.code = TB_OP_MALLOC, .id = s->id, .arg = size}));
+      if (!realloc_old || !tb_idmap_get(&m, realloc_old, &id)) { /* the old block predates the log: a fresh object */
+        if (realloc_old) st->dropped_frees++;
+        NEW_AT(addr, id);
+        EMIT(((tb_op_t){.code = TB_OP_MALLOC, .id = id, .arg = size}));
         break;
       }
-      uint32_t id = s->id;
       if (size == 0) { /* realloc(p, 0) frees */
-        EMIT(((tb_op_t){.code = TB_OP_FREE, .id = id}));
-        if (give_id(&m, id)) BAD("out of memory");
-        s->tomb = true;
+        FREE_AT(realloc_old);
         break;
       }
       if (addr != realloc_old) {
-        slot_t *o = find(&m, addr);
-        if (o) { /* new address still live for us: its free was lost */
-          EMIT(((tb_op_t){.code = TB_OP_FREE, .id = o->id}));
-          if (give_id(&m, o->id)) BAD("out of memory");
-          o->tomb = true;
+        uint32_t o;
+        if (tb_idmap_get(&m, addr, &o)) { /* new address still live for us: its free was lost */
+          FREE_AT(addr);
           st->reused_live++;
         }
-        s = find(&m, realloc_old);
-        s->tomb = true;
-        if (!(s = insert(&m, addr))) BAD("out of memory");
-        s->id = id;
+        if (tb_idmap_move(&m, realloc_old, addr)) FAIL(1, "out of memory");
       }
-      s->size = size;
       EMIT(((tb_op_t){.code = TB_OP_REALLOC, .id = id, .arg = size}));
       break;
     }
@@ -254,26 +255,25 @@ int tb_import_mtrace(const char *in, const char *out, tb_trace_format_t fmt, tb_
       st->failed_reallocs++;
       break;
     default:
-      BAD("unknown operation '%c'", code);
+      BAD("unknown operation '%c'", code >= 0x20 && code < 0x7f ? code : '?');
     }
   }
-  if (ferror(f)) BAD("read error");
+  if (ferror(f)) FAIL(1, "read error");
   if (pending_realloc) BAD("truncated: realloc '<' without its '>' line");
   if (st->lines == 0) {
     snprintf(err, errlen, "%s:1: empty file (not an mtrace log)", in);
-    rc = -1;
+    rc = 2;
   } else if (st->ops == 0) {
     snprintf(err, errlen, "%s:%llu: no allocations in the log", in, (unsigned long long)st->lines);
-    rc = -1;
+    rc = 2;
   }
 done:
   free(line);
   fclose(f);
-  free(m.s);
-  free(m.freeids);
+  tb_idmap_free(&m);
   if (rc) {
     tb_trace_writer_abort(w);
-    return -1;
+    return rc;
   }
-  return tb_trace_writer_close(w, err, errlen);
+  return tb_trace_writer_close(w, err, errlen) ? 1 : 0;
 }

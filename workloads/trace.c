@@ -5,12 +5,13 @@
  * records) into a 64 KiB buffer that is flushed to a sink (plain file, gzip
  * via zlib, zstd via libzstd) under a temporary name; close() renames it.
  *
- * Loader: the whole file is read (and decompressed) into memory, parsed
+ * Loader: the file is read in chunks and decompressed as it is parsed
  * (format from the first bytes), each op validated against the state of
  * its object, split into one stream per thread, and a TB_OP_SYNC is
  * inserted before an op whose object was last used by another thread.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tmpfiles.h"
 #include "trace.h"
 
 #ifdef TB_HAVE_ZLIB
@@ -180,6 +182,7 @@ tb_trace_writer_t *tb_trace_writer_open(const char *path, tb_trace_format_t fmt,
     free(w);
     return NULL;
   }
+  tb_tmp_register(w->tmp, false); /* removed if a signal ends the process */
   fchmod(fd, 0644);
   w->f = fdopen(fd, "wb");
 #ifdef TB_HAVE_ZLIB
@@ -307,6 +310,7 @@ int tb_trace_writer_close(tb_trace_writer_t *w, char *err, size_t errlen) {
   if (fclose(w->f) != 0 && !w->failed) w->failed = errno ? errno : EIO;
   w->f = NULL;
   if (!w->failed && rename(w->tmp, w->path) != 0) w->failed = errno ? errno : EIO;
+  tb_tmp_forget(w->tmp);
   if (w->failed) {
     snprintf(err, errlen, "%s: write failed: %s", w->path,
              w->failed == EINVAL ? "invalid op given to the writer" : strerror(w->failed));
@@ -325,144 +329,245 @@ void tb_trace_writer_abort(tb_trace_writer_t *w) {
 #endif
   if (w->f) fclose(w->f);
   unlink(w->tmp);
+  tb_tmp_forget(w->tmp);
   w_release(w);
 }
 
-/* ---- reading a whole file into memory --------------------------------------- */
+/* ---- reading: a window over the content -------------------------------------
+ *
+ * The input is read in chunks and decompressed as it is parsed, into a
+ * window that holds at most a line (text, TB_TRACE_MAX_LINE) or a record
+ * (binary) beyond what the parser has consumed, so memory is bounded by the
+ * decoded trace, not by the file, and content that is no trace stops at its
+ * first bytes (/dev/zero-like data, a compressed bomb). Only regular files
+ * are read: a FIFO, a device or a directory is refused before any read, and
+ * at most st_size bytes are read (a file that grows meanwhile is cut there,
+ * and then found truncated). */
+
+#define RD_CHUNK ((size_t)1 << 16)
+#define TB_TRACE_MAX_LINE 4096         /* longest text line, newline excluded */
+#define TB_TRACE_MAX_PROV ((size_t)1 << 20) /* most provenance bytes in a trace */
 
 typedef struct {
-  unsigned char *p;
-  size_t len, cap;
-} buf_t;
-
-static int buf_reserve(buf_t *b, size_t extra) {
-  if (b->len + extra <= b->cap) return 0;
-  size_t cap = b->cap ? b->cap : 1 << 16;
-  while (cap < b->len + extra) cap *= 2;
-  void *q = realloc(b->p, cap);
-  if (!q) return -1;
-  b->p = q;
-  b->cap = cap;
-  return 0;
-}
-
-static int read_all(const char *path, buf_t *b, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    return -1;
-  }
-  size_t n;
-  do {
-    if (buf_reserve(b, 1 << 16)) {
-      fclose(f);
-      snprintf(err, errlen, "%s: out of memory", path);
-      return -1;
-    }
-    n = fread(b->p + b->len, 1, b->cap - b->len, f);
-    b->len += n;
-  } while (n > 0);
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    snprintf(err, errlen, "%s: read error", path);
-    return -1;
-  }
-  return 0;
-}
-
-/* Decompress in place of *b when its content is gzip or zstd. */
-static int decompress(const char *path, buf_t *b, char *err, size_t errlen) {
-  if (b->len >= 2 && b->p[0] == 0x1f && b->p[1] == 0x8b) {
+  const char *path;
+  int fd;                   /* -1: from memory */
+  const unsigned char *mem; /* the memory input and what of it is unread */
+  size_t memleft;
+  uint64_t fileleft;        /* bytes of the file still to read (st_size bound) */
+  tb_compress_t comp;
+  unsigned char *in;        /* raw (compressed) bytes: in[inpos..inlen) unread */
+  size_t inpos, inlen;
+  bool in_eof;
 #ifdef TB_HAVE_ZLIB
-    buf_t o = {0};
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, 15 + 16) != Z_OK) goto oom;
-    z.next_in = b->p;
-    z.avail_in = (uInt)b->len;
-    int r;
-    do {
-      if (buf_reserve(&o, b->len * 4 + (1 << 16))) {
-        inflateEnd(&z);
-        free(o.p);
-        goto oom;
-      }
-      z.next_out = o.p + o.len;
-      z.avail_out = (uInt)(o.cap - o.len);
-      r = inflate(&z, Z_NO_FLUSH);
-      o.len = o.cap - z.avail_out;
-      if (r == Z_STREAM_END && z.avail_in > 0) { /* concatenated members */
-        r = inflateReset(&z);
-        if (r == Z_OK) continue;
-      }
-    } while (r == Z_OK || (r == Z_BUF_ERROR && z.avail_out == 0));
-    inflateEnd(&z);
-    if (r != Z_STREAM_END) {
-      free(o.p);
-      snprintf(err, errlen, "%s: gzip data %s", path, r == Z_BUF_ERROR ? "truncated" : "corrupt");
-      return -1;
-    }
-    free(b->p);
-    *b = o;
-    return 0;
-#else
-    snprintf(err, errlen, "%s: gzip-compressed, but gzip support was not built", path);
-    return -1;
+  z_stream z;
+  bool zinit;
 #endif
-  }
-  if (b->len >= 4 && b->p[0] == 0x28 && b->p[1] == 0xb5 && b->p[2] == 0x2f && b->p[3] == 0xfd) {
 #ifdef TB_HAVE_ZSTD
-    buf_t o = {0};
-    ZSTD_DCtx *d = ZSTD_createDCtx();
-    if (!d) goto oom;
-    ZSTD_inBuffer in = {b->p, b->len, 0};
-    size_t r = 1;
-    while (in.pos < in.size) {
-      if (buf_reserve(&o, b->len * 4 + (1 << 16))) {
-        ZSTD_freeDCtx(d);
-        free(o.p);
-        goto oom;
+  ZSTD_DCtx *zd;
+  size_t zr; /* last ZSTD_decompressStream result: 0 at the end of a frame */
+#endif
+  unsigned char *w; /* content window: w[pos..len) not yet consumed */
+  size_t pos, len, cap;
+  bool eof; /* no content beyond w[len) */
+  char *err;
+  size_t errlen;
+} rd_t;
+
+static int rd_fail(rd_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int rd_fail(rd_t *r, const char *fmt, ...) {
+  char msg[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  snprintf(r->err, r->errlen, "%s: %s", r->path, msg);
+  return -1;
+}
+
+/* Raw bytes into dst (at most n): the count, 0 at the end, -1 on error. */
+static ssize_t rd_raw(rd_t *r, unsigned char *dst, size_t n) {
+  if (r->fd < 0) {
+    if (n > r->memleft) n = r->memleft;
+    memcpy(dst, r->mem, n);
+    r->mem += n;
+    r->memleft -= n;
+    return (ssize_t)n;
+  }
+  if (n > r->fileleft) n = (size_t)r->fileleft;
+  for (;;) {
+    ssize_t k = n ? read(r->fd, dst, n) : 0;
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return rd_fail(r, "read error: %s", strerror(errno));
+    r->fileleft -= (uint64_t)k;
+    return k;
+  }
+}
+
+/* Compressed input: refill r->in when it is used up. */
+static int rd_in(rd_t *r) {
+  if (r->inpos < r->inlen || r->in_eof) return 0;
+  ssize_t k = rd_raw(r, r->in, RD_CHUNK);
+  if (k < 0) return -1;
+  r->inpos = 0;
+  r->inlen = (size_t)k;
+  if (k == 0) r->in_eof = true;
+  return 0;
+}
+
+/* Make at least `want` unconsumed content bytes available (fewer only at
+ * the end of the content). */
+static int rd_fill(rd_t *r, size_t want) {
+  while (r->len - r->pos < want && !r->eof) {
+    if (r->pos && r->cap - r->len < RD_CHUNK) { /* move the unconsumed part to the front */
+      memmove(r->w, r->w + r->pos, r->len - r->pos);
+      r->len -= r->pos;
+      r->pos = 0;
+    }
+    size_t need = (want > RD_CHUNK ? want : RD_CHUNK) + r->len;
+    if (r->cap < need) {
+      size_t c = r->cap ? r->cap : RD_CHUNK;
+      while (c < need) c *= 2;
+      unsigned char *q = realloc(r->w, c);
+      if (!q) return rd_fail(r, "out of memory");
+      r->w = q;
+      r->cap = c;
+    }
+    unsigned char *dst = r->w + r->len;
+    size_t room = r->cap - r->len;
+    switch (r->comp) {
+    case TB_COMPRESS_NONE: {
+      if (r->inpos < r->inlen) { /* the bytes read to detect the compression */
+        size_t k = r->inlen - r->inpos < room ? r->inlen - r->inpos : room;
+        memcpy(dst, r->in + r->inpos, k);
+        r->inpos += k;
+        r->len += k;
+        break;
       }
-      ZSTD_outBuffer out = {o.p + o.len, o.cap - o.len, 0};
-      r = ZSTD_decompressStream(d, &out, &in);
-      o.len += out.pos;
-      if (ZSTD_isError(r)) break;
-      if (out.pos == 0 && in.pos == in.size) break;
+      ssize_t k = rd_raw(r, dst, room);
+      if (k < 0) return -1;
+      if (k == 0) r->eof = true;
+      r->len += (size_t)k;
+      break;
     }
-    /* Drain what is still buffered inside the decoder. */
-    while (!ZSTD_isError(r) && r != 0) {
-      if (buf_reserve(&o, 1 << 16)) break;
-      ZSTD_outBuffer out = {o.p + o.len, o.cap - o.len, 0};
-      r = ZSTD_decompressStream(d, &out, &in);
-      o.len += out.pos;
-      if (out.pos == 0) break;
+#ifdef TB_HAVE_ZLIB
+    case TB_COMPRESS_GZIP: {
+      if (rd_in(r)) return -1;
+      r->z.next_in = r->in + r->inpos;
+      r->z.avail_in = (uInt)(r->inlen - r->inpos);
+      r->z.next_out = dst;
+      r->z.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
+      int z = inflate(&r->z, Z_NO_FLUSH);
+      r->len += (size_t)(r->z.next_out - dst);
+      r->inpos = (size_t)(r->z.next_in - r->in);
+      if (z == Z_STREAM_END) {
+        if (rd_in(r)) return -1;
+        if (r->inpos == r->inlen) r->eof = true; /* the last member ended */
+        else if (inflateReset(&r->z) != Z_OK) return rd_fail(r, "gzip data corrupt");
+      } else if (z == Z_BUF_ERROR && r->in_eof && r->inpos == r->inlen) {
+        return rd_fail(r, "gzip data truncated");
+      } else if (z != Z_OK && z != Z_BUF_ERROR) {
+        return rd_fail(r, "gzip data corrupt");
+      }
+      break;
     }
-    ZSTD_freeDCtx(d);
-    if (ZSTD_isError(r) || r != 0) {
-      free(o.p);
-      snprintf(err, errlen, "%s: zstd data %s", path, ZSTD_isError(r) ? ZSTD_getErrorName(r) : "truncated");
-      return -1;
+#endif
+#ifdef TB_HAVE_ZSTD
+    case TB_COMPRESS_ZSTD: {
+      if (rd_in(r)) return -1;
+      if (r->inpos == r->inlen && r->zr == 0) { /* the last frame ended */
+        r->eof = true;
+        break;
+      }
+      ZSTD_inBuffer in = {r->in, r->inlen, r->inpos};
+      ZSTD_outBuffer out = {dst, room, 0};
+      r->zr = ZSTD_decompressStream(r->zd, &out, &in);
+      if (ZSTD_isError(r->zr)) return rd_fail(r, "zstd data %s", ZSTD_getErrorName(r->zr));
+      if (out.pos == 0 && in.pos == in.size && r->in_eof && r->zr != 0) return rd_fail(r, "zstd data truncated");
+      r->inpos = in.pos;
+      r->len += out.pos;
+      break;
     }
-    free(b->p);
-    *b = o;
-    return 0;
+#endif
+    default:
+      return rd_fail(r, "unsupported compression");
+    }
+  }
+  return 0;
+}
+
+/* Open path (or the memory input when path's data is given), detect the
+ * compression from the first bytes. */
+static int rd_open(rd_t *r, const char *path, const void *data, size_t len, char *err, size_t errlen) {
+  memset(r, 0, sizeof *r);
+  r->path = path;
+  r->fd = -1;
+  r->err = err;
+  r->errlen = errlen;
+  if (data) {
+    r->mem = data;
+    r->memleft = len;
+  } else {
+    r->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (r->fd < 0) return rd_fail(r, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(r->fd, &st)) return rd_fail(r, "cannot stat: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode))
+      return rd_fail(r, "not a regular file (%s): a trace is read from a file",
+                     S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO or pipe"
+                     : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "a socket or other special file");
+    r->fileleft = (uint64_t)st.st_size;
+  }
+  r->in = malloc(RD_CHUNK);
+  if (!r->in) return rd_fail(r, "out of memory");
+  /* The first bytes tell the compression. */
+  while (r->inlen < 4 && !r->in_eof) {
+    ssize_t k = rd_raw(r, r->in + r->inlen, RD_CHUNK - r->inlen);
+    if (k < 0) return -1;
+    if (k == 0) r->in_eof = true;
+    r->inlen += (size_t)k;
+  }
+  const unsigned char *b = r->in;
+  if (r->inlen >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+#ifdef TB_HAVE_ZLIB
+    r->comp = TB_COMPRESS_GZIP;
+    if (inflateInit2(&r->z, 15 + 16) != Z_OK) return rd_fail(r, "out of memory");
+    r->zinit = true;
 #else
-    snprintf(err, errlen, "%s: zstd-compressed, but zstd support was not built", path);
-    return -1;
+    return rd_fail(r, "gzip-compressed, but gzip support was not built");
+#endif
+  } else if (r->inlen >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) {
+#ifdef TB_HAVE_ZSTD
+    r->comp = TB_COMPRESS_ZSTD;
+    r->zd = ZSTD_createDCtx();
+    if (!r->zd) return rd_fail(r, "out of memory");
+    r->zr = 1;
+#else
+    return rd_fail(r, "zstd-compressed, but zstd support was not built");
 #endif
   }
   return 0;
-#if defined(TB_HAVE_ZLIB) || defined(TB_HAVE_ZSTD)
-oom:
-  snprintf(err, errlen, "%s: out of memory while decompressing", path);
-  return -1;
+}
+
+static void rd_close(rd_t *r) {
+  if (r->fd >= 0) close(r->fd);
+#ifdef TB_HAVE_ZLIB
+  if (r->zinit) inflateEnd(&r->z);
 #endif
+#ifdef TB_HAVE_ZSTD
+  ZSTD_freeDCtx(r->zd);
+#endif
+  free(r->in);
+  free(r->w);
 }
 
 /* ---- loader: validation, streams, syncs --------------------------------------- */
 
 #define TB_TRACE_MAX_THREADS 1024
+/* Ids are dense: an allocation names an id at most this much above the
+ * number of allocations before it (every source takes a freed id or the
+ * next new one), so the loader's and the replay's per-id arrays are
+ * bounded by the trace's length, not by a stray large id. */
+#define TB_TRACE_ID_SLACK 65536u
 
 typedef struct {
   uint64_t size;     /* requested size while live */
@@ -483,6 +588,7 @@ typedef struct {
   uint64_t live_bytes;
   size_t runcap;
   uint64_t where; /* line (text) or op number (binary) of the op being loaded */
+  uint64_t allocs; /* allocating ops so far (ids are dense: see TB_TRACE_ID_SLACK) */
   char *err;
   size_t errlen;
 } loader_t;
@@ -541,6 +647,13 @@ static int add_op(loader_t *L, uint32_t th, tb_op_t op) {
   tb_trace_t *t = L->t;
   if (add_thread(L, th)) return -1;
   if (op.id == UINT32_MAX) return lerr(L, "object id %u too large", op.id);
+  bool alloc = op.code == TB_OP_MALLOC || op.code == TB_OP_CALLOC || op.code == TB_OP_ALIGNED;
+  if (op.id >= L->objcap && !alloc) /* never named by an allocation: not live */
+    return lerr(L, "%s of id %u, which is not live", op.code <= TB_OP_WRITE ? op_names[op.code] : "op", op.id);
+  if (alloc && op.id > L->allocs + TB_TRACE_ID_SLACK)
+    return lerr(L, "%s of id %u: ids must be dense (at most %u more than the %llu allocations before it)",
+                op_names[op.code], op.id, TB_TRACE_ID_SLACK, (unsigned long long)L->allocs);
+  if (alloc) L->allocs++;
   if (op.id >= L->objcap) {
     size_t c = L->objcap ? L->objcap : 1024;
     while (c <= op.id) c *= 2;
@@ -579,9 +692,14 @@ static int add_op(loader_t *L, uint32_t th, tb_op_t op) {
   case TB_OP_READ:
   case TB_OP_WRITE:
     if (!o->live) return lerr(L, "%s of id %u, which is not live", name, op.id);
-    if ((uint64_t)tb_touch_offset(&op) + tb_touch_len(&op) > o->size)
-      return lerr(L, "%s of bytes %u..%llu of id %u, beyond its size %llu", name, tb_touch_offset(&op),
-                  (unsigned long long)tb_touch_offset(&op) + tb_touch_len(&op), op.id, (unsigned long long)o->size);
+    if ((uint64_t)tb_touch_offset(&op) + tb_touch_len(&op) > o->size) {
+      if (tb_touch_len(&op) == 0) /* an empty touch still names a place in the object */
+        return lerr(L, "%s of 0 bytes at offset %u of id %u, beyond its size %llu", name, tb_touch_offset(&op), op.id,
+                    (unsigned long long)o->size);
+      return lerr(L, "%s of bytes %u..%llu of id %u, beyond its size %llu (bytes 0..%llu)", name, tb_touch_offset(&op),
+                  (unsigned long long)tb_touch_offset(&op) + tb_touch_len(&op) - 1, op.id, (unsigned long long)o->size,
+                  (unsigned long long)o->size - 1);
+    }
     break;
   default:
     return lerr(L, "unknown operation code %u", op.code);
@@ -633,6 +751,8 @@ static int add_op(loader_t *L, uint32_t th, tb_op_t op) {
 static int add_prov(loader_t *L, const char *s, size_t n) {
   tb_trace_t *t = L->t;
   size_t old = t->provenance ? strlen(t->provenance) : 0;
+  if (old + n + 1 > TB_TRACE_MAX_PROV) return lerr(L, "provenance longer than %zu bytes (not a trace?)", TB_TRACE_MAX_PROV);
+  if (memchr(s, 0, n)) return lerr(L, "NUL byte in the provenance (not a trace?)");
   char *p = realloc(t->provenance, old + n + 2);
   if (!p) return lerr(L, "out of memory");
   memcpy(p + old, s, n);
@@ -640,6 +760,14 @@ static int add_prov(loader_t *L, const char *s, size_t n) {
   p[old + n + 1] = 0;
   t->provenance = p;
   return 0;
+}
+
+/* s[0..n) for a message: at most 40 bytes, anything unprintable as '?'. */
+static const char *printable(char *buf, const char *s, size_t n) {
+  if (n > 40) n = 40;
+  for (size_t i = 0; i < n; i++) buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+  buf[n] = 0;
+  return buf;
 }
 
 static bool parse_num(const char **s, const char *end, uint64_t *v) {
@@ -659,15 +787,50 @@ static bool parse_num(const char **s, const char *end, uint64_t *v) {
   return true;
 }
 
-static int parse_text(loader_t *L, const char *s, size_t len) {
-  const char *end = s + len, *p = s;
+/* Whether the window's first bytes can begin a trace: the binary magic, or
+ * as much of the text header as is there. */
+static bool header_possible(const unsigned char *p, size_t n) {
+  if (n >= sizeof bin_magic && !memcmp(p, bin_magic, sizeof bin_magic)) return true;
+  size_t k = strlen(text_magic);
+  return !memcmp(p, text_magic, n < k ? n : k);
+}
+
+static int parse_text(loader_t *L, rd_t *r) {
   L->where = 0;
   bool header = false;
-  while (p < end) {
-    const char *e = memchr(p, '\n', (size_t)(end - p));
-    if (!e) e = end;
+  for (;;) {
+    /* The next line: w[pos..e), without its newline. */
+    size_t scanned = 0, e;
+    bool nl;
+    for (;;) {
+      size_t avail = r->len - r->pos;
+      const unsigned char *c = memchr(r->w + r->pos + scanned, '\n', avail - scanned);
+      if (c) {
+        e = (size_t)(c - r->w);
+        nl = true;
+        break;
+      }
+      if (!header && !header_possible(r->w + r->pos, avail)) {
+        L->where = 1;
+        return lerr(L, "not a trace (first line must be '%s')", text_magic);
+      }
+      if (r->eof) {
+        e = r->len;
+        nl = false;
+        break;
+      }
+      if (avail > TB_TRACE_MAX_LINE) {
+        L->where++;
+        return lerr(L, "line longer than %d bytes", TB_TRACE_MAX_LINE);
+      }
+      scanned = avail;
+      if (rd_fill(r, avail + 1)) return -1;
+    }
+    if (!nl && e == r->pos) break; /* end of the content */
     L->where++;
-    const char *le = e;
+    const char *p = (const char *)r->w + r->pos, *le = (const char *)r->w + e;
+    r->pos = e + nl;
+    if (le - p > TB_TRACE_MAX_LINE) return lerr(L, "line longer than %d bytes", TB_TRACE_MAX_LINE);
     if (le > p && le[-1] == '\r') le--;
     if (!header) {
       if ((size_t)(le - p) != strlen(text_magic) || memcmp(p, text_magic, (size_t)(le - p)))
@@ -690,7 +853,8 @@ static int parse_text(loader_t *L, const char *s, size_t len) {
         int code = 0;
         for (int k = TB_OP_MALLOC; k <= TB_OP_WRITE; k++)
           if (strlen(op_names[k]) == wl && !memcmp(w, op_names[k], wl)) code = k;
-        if (!code) return lerr(L, "unknown operation '%.*s'", (int)(wl > 40 ? 40 : wl), w);
+        char pb[48];
+        if (!code) return lerr(L, "unknown operation '%s'", printable(pb, w, wl));
         int nargs = code == TB_OP_FREE ? 0 : (code == TB_OP_ALIGNED || code >= TB_OP_READ) ? 2 : 1;
         if (!parse_num(&q, le, &id)) return lerr(L, "malformed %s: missing or bad object id", op_names[code]);
         if (nargs >= 1 && !parse_num(&q, le, &a)) return lerr(L, "malformed %s: missing or bad argument", op_names[code]);
@@ -711,35 +875,55 @@ static int parse_text(loader_t *L, const char *s, size_t len) {
         if (add_op(L, (uint32_t)th, op)) return -1;
       }
     }
-    p = e + 1;
   }
   if (!header) return lerr(L, "empty file (first line must be '%s')", text_magic);
   return 0;
 }
 
-static bool get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v) {
+/* A varint: 0, or 1 when the content ends inside it, 2 when it runs past
+ * 64 bits (more than ten bytes, or a tenth byte above 1). */
+static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v) {
   uint64_t x = 0;
-  for (unsigned sh = 0; sh < 64; sh += 7) {
-    if (*p == end) return false;
+  for (unsigned sh = 0;; sh += 7) {
+    if (*p == end) return 1;
     unsigned char c = *(*p)++;
+    if (sh == 63 && c > 1) return 2;
     x |= (uint64_t)(c & 0x7f) << sh;
     if (!(c & 0x80)) {
       *v = x;
-      return true;
+      return 0;
     }
+    if (sh == 63) return 2;
   }
-  return false;
 }
 
-static int parse_binary(loader_t *L, const unsigned char *s, size_t len) {
-  const unsigned char *p = s + sizeof bin_magic, *end = s + len;
+/* The loader's message for a varint that did not decode. */
+static int varint_err(loader_t *L, int why, const char *what) {
+  return why == 2 ? lerr(L, "over-long varint in %s (more than 64 bits)", what) : lerr(L, "truncated %s", what);
+}
+
+/* Longest binary record: header, thread, id and two arguments (varints of
+ * at most ten bytes each), alignment byte. */
+#define BIN_REC_MAX 42
+
+static int parse_binary(loader_t *L, rd_t *r) {
   uint64_t n, th = 0, prev_id = 0;
+  int vr;
   L->where = 0;
-  if (!get_varint(&p, end, &n) || n > (uint64_t)(end - p)) return lerr(L, "truncated header");
-  if (n && add_prov(L, (const char *)p, n)) return -1;
+  if (rd_fill(r, sizeof bin_magic + 10)) return -1;
+  const unsigned char *p = r->w + r->pos + sizeof bin_magic, *end = r->w + r->len;
+  if ((vr = get_varint(&p, end, &n))) return varint_err(L, vr, "header");
+  if (n > TB_TRACE_MAX_PROV) return lerr(L, "provenance of %llu bytes, more than %zu (not a trace?)", (unsigned long long)n, TB_TRACE_MAX_PROV);
+  r->pos = (size_t)(p - r->w);
+  if (rd_fill(r, n)) return -1;
+  if (n > r->len - r->pos) return lerr(L, "truncated header");
+  if (n && add_prov(L, (const char *)r->w + r->pos, n)) return -1;
   if (n && L->t->provenance[n - 1] == '\n') L->t->provenance[n] = 0;
-  p += n;
+  r->pos += n;
   for (;;) {
+    if (rd_fill(r, BIN_REC_MAX)) return -1;
+    p = r->w + r->pos;
+    end = r->w + r->len;
     L->where++;
     if (p == end) return lerr(L, "truncated (no end record)");
     unsigned char h = *p++;
@@ -747,16 +931,18 @@ static int parse_binary(loader_t *L, const unsigned char *s, size_t len) {
     if (h == 0) {
       uint64_t cnt;
       L->where--;
-      if (!get_varint(&p, end, &cnt)) return lerr(L, "truncated end record");
+      if ((vr = get_varint(&p, end, &cnt))) return varint_err(L, vr, "end record");
       if (cnt != L->where) return lerr(L, "end record counts %llu ops, file has %llu", (unsigned long long)cnt, (unsigned long long)L->where);
-      if (p != end) return lerr(L, "data after the end record");
+      r->pos = (size_t)(p - r->w);
+      if (rd_fill(r, 1)) return -1;
+      if (r->pos != r->len) return lerr(L, "data after the end record");
       return 0;
     }
     if (code < TB_OP_MALLOC || code > TB_OP_WRITE || (h & 0xe0)) return lerr(L, "unknown operation code 0x%02x", h);
-    if ((h & 0x10) && !get_varint(&p, end, &th)) return lerr(L, "truncated record");
+    if ((h & 0x10) && (vr = get_varint(&p, end, &th))) return varint_err(L, vr, "record");
     if (th > UINT32_MAX) return lerr(L, "thread number too large");
     uint64_t z, a = 0, b = 0;
-    if (!get_varint(&p, end, &z)) return lerr(L, "truncated record");
+    if ((vr = get_varint(&p, end, &z))) return varint_err(L, vr, "record");
     int64_t d = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
     uint64_t id = prev_id + (uint64_t)d;
     if (id >= UINT32_MAX) return lerr(L, "object id out of range");
@@ -764,7 +950,8 @@ static int parse_binary(loader_t *L, const unsigned char *s, size_t len) {
     tb_op_t op = {.code = (uint8_t)code, .id = (uint32_t)id};
     switch (code) {
     case TB_OP_ALIGNED:
-      if (!get_varint(&p, end, &a) || p == end) return lerr(L, "truncated record");
+      if ((vr = get_varint(&p, end, &a))) return varint_err(L, vr, "record");
+      if (p == end) return lerr(L, "truncated record");
       op.arg = a;
       op.align = *p++;
       break;
@@ -772,38 +959,38 @@ static int parse_binary(loader_t *L, const unsigned char *s, size_t len) {
       break;
     case TB_OP_READ:
     case TB_OP_WRITE:
-      if (!get_varint(&p, end, &a) || !get_varint(&p, end, &b)) return lerr(L, "truncated record");
+      if ((vr = get_varint(&p, end, &a)) || (vr = get_varint(&p, end, &b))) return varint_err(L, vr, "record");
       if (a > UINT32_MAX || b > UINT32_MAX) return lerr(L, "touch range beyond 4 GiB");
       op.arg = a | b << 32;
       break;
     default:
-      if (!get_varint(&p, end, &a)) return lerr(L, "truncated record");
+      if ((vr = get_varint(&p, end, &a))) return varint_err(L, vr, "record");
       op.arg = a;
     }
+    r->pos = (size_t)(p - r->w);
     if (add_op(L, (uint32_t)th, op)) return -1;
   }
 }
 
-int tb_trace_load(const char *path, tb_trace_t *t, char *err, size_t errlen) {
+static int load(const char *path, const void *data, size_t len, tb_trace_t *t, char *err, size_t errlen) {
   memset(t, 0, sizeof *t);
-  buf_t b = {0};
-  if (read_all(path, &b, err, errlen) || decompress(path, &b, err, errlen)) {
-    free(b.p);
-    return -1;
-  }
+  rd_t r;
   loader_t L = {.path = path, .t = t, .err = err, .errlen = errlen};
-  int rc;
-  if (b.len >= sizeof bin_magic && !memcmp(b.p, bin_magic, sizeof bin_magic)) {
-    rc = parse_binary(&L, b.p, b.len);
-  } else {
-    L.text = true;
-    rc = parse_text(&L, (const char *)b.p, b.len);
+  int rc = rd_open(&r, path, data, len, err, errlen);
+  if (!rc) rc = rd_fill(&r, sizeof bin_magic);
+  if (!rc) {
+    if (r.len - r.pos >= sizeof bin_magic && !memcmp(r.w + r.pos, bin_magic, sizeof bin_magic)) {
+      rc = parse_binary(&L, &r);
+    } else {
+      L.text = true;
+      rc = parse_text(&L, &r);
+    }
   }
   if (!rc && t->total_ops == 0) {
     L.where = 0;
     rc = lerr(&L, "the trace has no operations");
   }
-  free(b.p);
+  rd_close(&r);
   free(L.obj);
   free(L.cap);
   for (size_t i = 0; i < TB_TRACE_MAX_THREADS; i++) free(L.synced[i]);
@@ -813,6 +1000,15 @@ int tb_trace_load(const char *path, tb_trace_t *t, char *err, size_t errlen) {
   }
   /* A thread number that never appeared leaves an empty stream: harmless. */
   return 0;
+}
+
+int tb_trace_load(const char *path, tb_trace_t *t, char *err, size_t errlen) {
+  return load(path, NULL, 0, t, err, errlen);
+}
+
+int tb_trace_load_mem(const char *name, const void *data, size_t len, tb_trace_t *t, char *err, size_t errlen) {
+  static const unsigned char none;
+  return load(name, data ? data : &none, len, t, err, errlen);
 }
 
 void tb_trace_prefix(const tb_trace_t *t, size_t n, tb_trace_t *view, size_t *nops_storage) {

@@ -87,6 +87,16 @@ typedef enum { TB_COMPRESS_NONE = 0, TB_COMPRESS_GZIP = 1, TB_COMPRESS_ZSTD = 2 
  * the object's range. On error returns non-zero, leaves *t empty and
  * writes "FILE:LINE: what" (text) or "FILE: op N: what" (binary) to err. */
 int tb_trace_load(const char *path, tb_trace_t *t, char *err, size_t errlen);
+/* Bounds (each an error naming the place): only regular files are read
+ * (a FIFO, device or directory is refused before reading) and no more than
+ * their size; the content is decompressed while it is parsed, so what is
+ * no trace stops at its first bad bytes and memory follows the decoded
+ * trace, not the file; text lines are at most 4096 bytes, provenance at
+ * most 1 MiB; ids are dense (an allocation's id is at most 65536 above the
+ * number of allocations before it). */
+/* The same from memory: data[0..len) is the file's content (compressed or
+ * not); name stands for the file in messages. */
+int tb_trace_load_mem(const char *name, const void *data, size_t len, tb_trace_t *t, char *err, size_t errlen);
 void tb_trace_free(tb_trace_t *t);
 
 /* A view of the first n ops of single-stream trace t (n <= t->nops[0]),
