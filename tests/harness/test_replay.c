@@ -418,7 +418,7 @@ static const struct {
     {"testbed-trace 1\n0 malloc 0 10\n0 free 0\n0 free 0\n", "glibc", NULL, "%s:4: free of id 0, which is not live"},
     {"testbed-trace 1\n0 write 4 0 1\n", "glibc", NULL, "%s:2: write of id 4, which is not live"},
     {"testbed-trace 1\n0 malloc 2 10\n0 calloc 2 10\n", "bump", NULL, "%s:3: calloc of id 2, which is still live"},
-    {"testbed-trace 1\n0 malloc 2 10\n0 read 2 8 4\n", "glibc", NULL, "%s:3: read of bytes 8..12 of id 2, beyond"},
+    {"testbed-trace 1\n0 malloc 2 10\n0 read 2 8 4\n", "glibc", NULL, "%s:3: read of bytes 8..11 of id 2, beyond"},
     {"TBTRACE1\x00\x01\x00\x05", "glibc", NULL, "%s: op 2: truncated"},
     {"testbed-trace 1\n0 malloc 0 10\n", "nosuch", NULL, "unknown allocator 'nosuch'"},
     {NULL, "glibc", "/nonexistent/trace.tbt", "/nonexistent/trace.tbt: cannot open"},
