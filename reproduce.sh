@@ -22,6 +22,10 @@
 #                                compare RUNSET's deterministic (simulated)
 #                                numbers with results/reference (the main
 #                                job does this after the quick set)
+#   ./reproduce.sh fuzz [SECONDS] fuzz every target in tests/fuzz/ with
+#                                libFuzzer (clang-14, ASan+UBSan) for SECONDS
+#                                in all (default 240), from the committed
+#                                seeds; crashes are kept in build-fuzz/crashes/
 #
 # On a fresh Debian 12 machine, run as root, it installs the packages it
 # needs with apt-get; as another user it prints the apt-get line and stops.
@@ -43,7 +47,8 @@ host_pkgs=(build-essential cmake pkg-config check libsubunit-dev
   libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4
   texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-  parallel slurmctld slurmd slurm-client munge)
+  parallel slurmctld slurmd slurm-client munge
+  clang-14 libclang-rt-14-dev)
 # The aarch64 test build links Check from Debian's arm64 multiarch packages.
 arm_pkgs=(check:arm64 libsubunit-dev:arm64 libc6:arm64)
 
@@ -268,11 +273,52 @@ cmd_main() {
   [ "$ref_rc" -eq 0 ] || die "the deterministic numbers differ from results/reference (above)"
 }
 
+# ---- fuzzing ----------------------------------------------------------------------
+
+# cmd_fuzz [SECONDS]: each target of tests/fuzz/ (README there) gets an
+# equal share of SECONDS, the allocator target twice a share; working
+# corpora grow in build-fuzz/corpus/<name> (seeded from the committed
+# tests/fuzz/corpus/<name>), crash inputs land in build-fuzz/crashes/<name>/
+# (each becomes a test case in tests/fuzz/crashes/<name>/). Prints each
+# target's executions and executions per second; exits 1 if any crashed.
+cmd_fuzz() {
+  local total=${1:-240}
+  case $total in '' | *[!0-9]*) die "fuzz: SECONDS must be a whole number, not '$total'" ;; esac
+  install_deps
+  command -v clang-14 >/dev/null || die "fuzz: clang-14 is needed (apt-get install clang-14 libclang-rt-14-dev)"
+  say "fuzz build (build-fuzz/, clang-14, libFuzzer + ASan + UBSan)"
+  cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTB_FUZZ=ON \
+    -DTB_SANITIZE=address,undefined,fuzzer-no-link >build-fuzz.configure.log 2>&1 ||
+    { cat build-fuzz.configure.log >&2; die "configuring build-fuzz failed"; }
+  cmake --build build-fuzz -j"$jobs" --target fuzz_alloc fuzz_trace fuzz_mtrace fuzz_rawlog >build-fuzz.build.log 2>&1 ||
+    { tail -30 build-fuzz.build.log >&2; die "building the fuzz targets failed (log: build-fuzz.build.log)"; }
+  local share=$((total / 5)) bad=0 n t opts
+  [ "$share" -ge 1 ] || share=1
+  for n in alloc trace mtrace rawlog; do
+    t=$share
+    opts=(-max_len=4096)
+    [ "$n" = alloc ] && { t=$((2 * share)); opts=(-max_len=1024); }
+    [ -f "tests/fuzz/$n.dict" ] && opts+=("-dict=tests/fuzz/$n.dict")
+    mkdir -p "build-fuzz/corpus/$n" "build-fuzz/crashes/$n"
+    say "fuzz_$n: $t s"
+    if ! build-fuzz/tests/fuzz/fuzz_$n "build-fuzz/corpus/$n" "tests/fuzz/corpus/$n" -max_total_time="$t" \
+      -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="build-fuzz/crashes/$n/" "${opts[@]}" \
+      >"build-fuzz/fuzz_$n.log" 2>&1; then
+      bad=1
+      say "fuzz_$n found a crash: build-fuzz/crashes/$n/ (log: build-fuzz/fuzz_$n.log)"
+    fi
+    grep -E 'stat::(number_of_executed_units|average_exec_per_sec)' "build-fuzz/fuzz_$n.log" | sed "s/^/  fuzz_$n /" >&2 || true
+  done
+  [ "$bad" = 0 ] || die "fuzzing found crashes (see above)"
+  say "fuzzing: no crash in $total s"
+}
+
 case ${1:-} in
   test) shift; cmd_test "$@" ;;
   deps) install_deps ;;
   check)
     [ $# -ge 2 ] && [ $# -le 3 ] || die "usage: ./reproduce.sh check RUNSET [REFERENCE]"
     check_reference "$2" "${3:-}" ;;
+  fuzz) shift; cmd_fuzz "$@" ;;
   *) cmd_main "$@" ;;
 esac
