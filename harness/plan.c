@@ -120,7 +120,7 @@ int tb_plan_parse(tb_plan_t *p, int argc, char **argv, char *err, size_t errlen)
   p->backend_arg = "default";
   p->touch = TB_TOUCH_TRACE;
   p->level = tb_default_check_level();
-  const char *alloc_list = NULL, *touch = NULL;
+  const char *alloc_list = NULL, *touch = NULL, *arch = NULL;
   bool runs_given = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -143,7 +143,7 @@ int tb_plan_parse(tb_plan_t *p, int argc, char **argv, char *err, size_t errlen)
     }
     static const char *const valued[] = {"--allocator", "--workload", "--runs", "--out", "--threads", "--touch",
                                          "--check-level", "--backend", "--experiment", "--child",
-                                         "--workload-name", NULL};
+                                         "--workload-name", "--arch", NULL};
     bool known = false;
     for (size_t k = 0; valued[k]; k++) known = known || !strcmp(a, valued[k]);
     if (!known) return bad(err, errlen, "unknown option '%s'", a);
@@ -156,6 +156,7 @@ int tb_plan_parse(tb_plan_t *p, int argc, char **argv, char *err, size_t errlen)
     else if (!strcmp(a, "--touch")) touch = v;
     else if (!strcmp(a, "--backend")) p->backend_arg = v;
     else if (!strcmp(a, "--experiment")) p->experiment = v;
+    else if (!strcmp(a, "--arch")) arch = v;
     else if (!strcmp(a, "--runs")) rc = parse_uint(a, v, 1, 100000, &p->runs, err, errlen), runs_given = !rc;
     else if (!strcmp(a, "--threads")) rc = parse_uint(a, v, 1, 1024, &p->threads, err, errlen);
     else if (!strcmp(a, "--child")) rc = parse_uint(a, v, 1, 100000, &p->child_run, err, errlen);
@@ -194,6 +195,21 @@ int tb_plan_parse(tb_plan_t *p, int argc, char **argv, char *err, size_t errlen)
   p->alloc_list = alloc_list;
   int rc = parse_allocators(p, alloc_list, err, errlen);
   if (!rc) rc = parse_backends(p, err, errlen);
+  /* --arch ISA: the ISA every memsim backend runs, as its arch= option */
+  if (!rc && arch) {
+    if (strcmp(arch, "x86_64") && strcmp(arch, "aarch64")) return bad(err, errlen, "--arch wants x86_64 or aarch64, not '%s'", arch);
+    bool any = false;
+    for (size_t k = 0; k < p->nbk; k++) {
+      tb_plan_backend_t *b = &p->bk[k];
+      if (strcmp(b->b->name, "memsim")) continue;
+      any = true;
+      if (!b->profile || strstr(b->profile, "arch=")) continue;
+      size_t l = strlen(b->spec);
+      if (l + 6 + strlen(arch) >= sizeof b->spec) return bad(err, errlen, "backend spec too long with --arch");
+      snprintf(b->spec + l, sizeof b->spec - l, ",arch=%s", arch);
+    }
+    if (!any) return bad(err, errlen, "--arch applies to memsim backends; --backend names none");
+  }
   if (!p->workload_name) p->workload_name = base_name(p->workload);
   p->trace_file = p->workload;
   return rc;

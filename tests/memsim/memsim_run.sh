@@ -2,7 +2,8 @@
 # memsim_run.sh: the memsim backend end to end through `testbed run` on a
 # small generated workload: rows carry the ISA that ran, the allocator,
 # harness and program parts (and the regions) add up to each total, a
-# second run of the same configuration is not simulated again, two
+# second run of the same configuration is not simulated again, --arch
+# runs the other build, two
 # separate invocations give identical counts, an ARM profile runs the
 # aarch64 build and a page override changes the TLB page, and bad specs
 # fail with a message and no results.
@@ -62,6 +63,15 @@ for m in l1d_misses l2_misses l3_misses dtlb_misses l2tlb_misses data_refs; do
   b=$(awk -F, -v m=$m '$2 == "oob" && $5 == "zen3@x86_64" && $8 == m {print $9}' "$tmp/b/results.csv")
   [ -n "$a" ] && [ "$a" = "$b" ] || fail "$m differs between two invocations: $a and $b"
 done
+
+# --arch: x86 geometry on the aarch64 build
+"$tb" run --allocator oob --workload $w --runs 1 --out "$tmp/d" --backend memsim:zen3 --arch aarch64 >"$tmp/log" 2>&1 ||
+  { cat "$tmp/log"; fail "--arch aarch64"; }
+grep -q ',memsim,zen3@aarch64,1,1,l1d_misses,' "$tmp/d/results.csv" || fail "--arch aarch64 did not run the aarch64 build"
+if "$tb" run --allocator oob --workload $w --runs 1 --out "$tmp/c" --backend memsim:zen3 --arch mips >"$tmp/log" 2>&1 ||
+   "$tb" run --allocator oob --workload $w --runs 1 --out "$tmp/c" --backend timer --arch aarch64 >"$tmp/log" 2>&1; then
+  fail "a bad --arch was accepted"
+fi
 
 # bad specs: a message, non-zero exit, no results
 for spec in memsim:nope memsim:zen3,page=3K memsim:zen3,arch=mips memsim:zen3,colour=red memsim; do
