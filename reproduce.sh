@@ -49,8 +49,10 @@ host_pkgs=(build-essential cmake pkg-config check libsubunit-dev
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   parallel slurmctld slurmd slurm-client munge
   clang-14 libclang-rt-14-dev)
-# The aarch64 test build links Check from Debian's arm64 multiarch packages.
-arm_pkgs=(check:arm64 libsubunit-dev:arm64 libc6:arm64)
+# The aarch64 builds (tests, and memsim's build/aarch64, which must read the
+# compressed corpus traces) link Check, zstd and zlib from Debian's arm64
+# multiarch packages.
+arm_pkgs=(check:arm64 libsubunit-dev:arm64 libc6:arm64 libzstd-dev:arm64 zlib1g-dev:arm64)
 
 missing_pkgs() {
   local p

@@ -51,11 +51,13 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
 /* ---- LRU sets ---------------------------------------------------------------
  * A level is `sets` sets of `ways` keys (line or page numbers), each set
- * kept in recency order (most recent first, EMPTY in unused ways). A big
- * fully associative level (one set, more than FA_LINEAR ways: the TLBs of
- * unknown associativity) is a hash table over an LRU list instead. */
+ * kept in recency order (most recent first, EMPTY in unused ways). A
+ * fully associative level of more than FA_LINEAR ways (the DTLBs, and the
+ * TLBs of unknown associativity) is a hash table over an LRU list instead:
+ * a linear search of 64 ways on every page change cost more than the rest
+ * of the simulation. */
 #define EMPTY UINT64_MAX
-#define FA_LINEAR 64
+#define FA_LINEAR 16
 
 typedef struct {
   uint64_t key;
@@ -169,16 +171,17 @@ static inline bool lru_access(lru_t *c, uint64_t key) {
   uint64_t set = c->pow2 ? key & c->mask : key % c->sets;
   uint64_t *s = c->key + set * c->ways;
   if (s[0] == key) return true;
-  uint64_t w = c->ways;
-  for (uint64_t i = 1; i < w; i++)
-    if (s[i] == key) {
-      memmove(s + 1, s, i * sizeof *s);
-      s[0] = key;
-      return true;
-    }
-  memmove(s + 1, s, (w - 1) * sizeof *s);
+  uint64_t w = c->ways, i = 1;
+  if (w < 2) { /* direct mapped */
+    s[0] = key;
+    return false;
+  }
+  while (i < w && s[i] != key) i++;
+  bool hit = i < w;
+  if (!hit) i = w - 1; /* the least recent way is replaced */
+  for (; i > 0; i--) s[i] = s[i - 1]; /* ways are few: a loop beats a call to memmove */
   s[0] = key;
-  return false;
+  return hit;
 }
 
 /* ---- configuration ----------------------------------------------------------- */
