@@ -96,5 +96,11 @@ fi
 "$tb" run --allocator inline,oob --workload gen:one_alloc:n=2000 --runs 2 --backend none --out "$d/rs" >/dev/null 2>&1 &&
   "$tb" summarize "$d/rs" >/dev/null 2>"$d/err" || { echo "FAIL: summarize rejects run's output: $(cat "$d/err")"; fails=$((fails + 1)); }
 
+# Duplicates and an empty backend list are refused up front (exit 2, nothing written).
+expect 2 "allocator 'inline' is named twice" "$tb" run --allocator inline,inline --workload gen:one_alloc:n=10 --runs 1 --backend none --out "$d/dup"
+absent "$d/dup"
+expect 2 "--backend wants a list of backends" "$tb" run --allocator inline --workload gen:one_alloc:n=10 --runs 1 --backend '' --out "$d/empty"
+absent "$d/empty"
+
 echo "$fails failed"
 [ "$fails" = 0 ]
