@@ -29,8 +29,9 @@ static const char usage[] =
     "  --baseline A   the allocator every ratio divides by (default inline)\n"
     "  --metric M     a metric to compare (repeatable, or a comma list). Default:\n"
     "                 every allocator_program_* metric of the run set (a design's\n"
-    "                 own and its program's misses, the harness excluded: the\n"
-    "                 same for every allocator), L1D first.\n"
+    "                 own and its program's counts, the harness's excluded: they\n"
+    "                 are the same for every allocator): misses by level, L1D\n"
+    "                 first, then data references and instructions.\n"
     "Exit status 2 on a bad run set (FILE:LINE) or a baseline or metric the run\n"
     "set does not have.\n";
 
