@@ -2,12 +2,16 @@
  * N runs each, with measurement backends around the window, and writes
  * DIR/results.csv and DIR/meta.json (harness/results.h). Everything that
  * can be wrong with the input (options, allocators, workload, backends) is
- * checked before the output directory is touched. */
+ * checked before the output directory is touched. The parent replays
+ * nothing itself (but --overhead): every run is a child process made from
+ * the plan (plan.h), under a simulator for a re-executing backend, or a
+ * fresh process that hands its rows back in a rows file. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -16,6 +20,7 @@
 #include "topology.h"
 #include "results.h"
 #include "tb_alloc.h"
+#include "tb_bump.h"
 #include "tb_cli.h"
 #include "trace.h"
 
@@ -23,14 +28,22 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: testbed run --allocator A[,B...] --workload W --runs N --out DIR\n"
           "                   [--threads T] [--touch none|trace|full] [--check-level L]\n"
-          "                   [--backend LIST|default|none] [--experiment NAME] [--overhead] [--pin]\n"
-          "                   [--arch x86_64|aarch64]\n"
+          "                   [--backend LIST|default|none] [--protocol fresh|warm]\n"
+          "                   [--experiment NAME] [--overhead] [--pin] [--arch x86_64|aarch64]\n"
           "                   [--force | --append]\n\n"
-          "Replays workload W (a trace file, or gen:NAME[:KEY=VALUE...], see testbed gen)\n"
-          "N times on a fresh heap of each allocator, compiled at check level L (default\n"
+          "Replays workload W (a trace file, or gen:NAME[:KEY=VALUE...], see testbed gen;\n"
+          "generated once) N times on each allocator, compiled at check level L (default\n"
           "%d), and writes DIR/results.csv and DIR/meta.json, both only when every run\n"
-          "succeeded. Simulated backends (cachegrind) are deterministic and run once\n"
-          "(run 1 only; metric simulated_runs).\n\n"
+          "succeeded. Every measured run is a process of its own (this command run\n"
+          "again for that one run), so every allocator starts every run from the same\n"
+          "state. Simulated backends (cachegrind) are deterministic and run once (run 1\n"
+          "only; metric simulated_runs).\n\n"
+          "  --protocol    fresh (default): the run's process creates the heap and the\n"
+          "                window is its first replay of the trace. warm: the process\n"
+          "                replays the whole trace on the heap once, untimed, frees what\n"
+          "                is left, and the window is the second replay on the same heap.\n"
+          "                Before either, the process hands the memory it freed while\n"
+          "                decoding the trace back to the system (malloc_trim).\n"
           "  --threads T   a multi-stream trace replays one thread per stream and T must\n"
           "                equal its stream count; a one-stream trace is replayed by T\n"
           "                threads at once as T independent copies; a generator gets\n"
@@ -52,18 +65,25 @@ static void usage(FILE *f) {
           "                the same as ,arch=ISA after each memsim:PROFILE.\n"
           "  --overhead    also replay with bump and print the harness's cost per op,\n"
           "                and the loop's dispatch alone (no allocator calls).\n\n"
+          "bump, the harness baseline, always gets a space written before the window\n"
+          "(when the replay fits in 1 GiB), so its runs take no first-touch faults in\n"
+          "any touch mode.\n\n"
           "Rows: experiment column is NAME:l<L> (NAME default 'adhoc', L the check\n"
           "level); backend 'replay' marks the replay's own metrics (profile 'host'):\n"
-          "ops, seconds, ns_per_op, peak_live_bytes (the trace's ideal), peak_heap_bytes\n"
-          "(allocator's peak committed), fragmentation (peak_heap/peak_live),\n"
-          "max_rss_bytes (peak RSS in the window, decoded trace included), page_faults\n"
-          "(in the window), every allocator statistic at the end of the window under\n"
-          "its own name and unit (committed_bytes, peak_committed_bytes, metadata_bytes,\n"
-          "live_bytes, ..., splits, merges, bin_steps, user_bytes_read, user_bytes_written:\n"
-          "the list TB_STAT_FIELDS in allocators/include/tb_alloc.h; counters NA in a build\n"
-          "without TB_STATS), metadata_bytes_at_peak (when the live bytes first peak:\n"
-          "a second, unmeasured replay of a single-stream trace stopped there; NA for\n"
-          "several streams). NA when the allocator or the system cannot tell.\n",
+          "ops, seconds, ns_per_op, warmup_replays (0 fresh, 1 warm), peak_live_bytes\n"
+          "(most requested bytes live at once as the replay reached them: several\n"
+          "threads count as they go), trace_peak_live_bytes (the same in the trace's\n"
+          "recorded order, times the copies), peak_heap_bytes (allocator's peak\n"
+          "committed), fragmentation (peak_heap/peak_live), max_rss_bytes (peak RSS in\n"
+          "the window, decoded trace included), page_faults (in the window), every\n"
+          "allocator statistic at the end of the window under its own name and unit\n"
+          "(committed_bytes, peak_committed_bytes, metadata_bytes, live_bytes, ...,\n"
+          "splits, merges, bin_steps, user_bytes_read, user_bytes_written: the list\n"
+          "TB_STAT_FIELDS in allocators/include/tb_alloc.h; counters count the window\n"
+          "alone, NA in a build without TB_STATS), metadata_bytes_at_peak (when the\n"
+          "live bytes first peak: a second, unmeasured replay of a single-stream trace\n"
+          "stopped there; NA for several streams). NA when the allocator or the\n"
+          "system cannot tell.\n",
           tb_default_check_level());
 }
 
@@ -83,13 +103,16 @@ static void emit_row(void *ctx, const char *metric, double value, bool na, const
 static double stat_or_nan(uint64_t v) { return v == TB_STAT_NA ? -1.0 : (double)v; }
 
 /* The replay's own metrics of one run. */
-static void emit_replay(emit_ctx_t *e, const tb_trace_t *t, const tb_replay_result_t *r, uint32_t copies) {
-  double live = (double)t->peak_live_bytes * (copies > 1 ? copies : 1);
+static void emit_replay(emit_ctx_t *e, const tb_trace_t *t, const tb_replay_result_t *r, uint32_t copies,
+                        bool warm) {
+  double live = (double)r->peak_live_bytes;
   double heap = stat_or_nan(r->stats.peak_committed_bytes);
   emit_row(e, "ops", (double)r->ops, false, "1");
   emit_row(e, "seconds", r->seconds, false, "s");
   emit_row(e, "ns_per_op", r->ops ? r->seconds * 1e9 / (double)r->ops : 0, r->ops == 0, "ns");
+  emit_row(e, "warmup_replays", warm ? 1 : 0, false, "1");
   emit_row(e, "peak_live_bytes", live, false, "B");
+  emit_row(e, "trace_peak_live_bytes", (double)t->peak_live_bytes * (copies > 1 ? copies : 1), false, "B");
   emit_row(e, "peak_heap_bytes", heap, heap < 0, "B");
   emit_row(e, "fragmentation", heap >= 0 && live > 0 ? heap / live : 0, heap < 0 || live <= 0, "1");
   emit_row(e, "max_rss_bytes", (double)r->max_rss_bytes, !r->rss_ok, "B");
@@ -102,6 +125,25 @@ static void emit_replay(emit_ctx_t *e, const tb_trace_t *t, const tb_replay_resu
 #undef TB_EMIT_STAT
 }
 
+/* The fixed space bump gets for `passes` replays of t (bump never reuses a
+ * block, so the sum of what each request can take; tb_bump.h), or 0 when
+ * that is over 1 GiB (then bump takes its own space, faults included). */
+static size_t bump_space(const tb_trace_t *t, uint32_t copies, unsigned passes) {
+  size_t need = 0;
+  for (uint32_t s = 0; s < t->nthreads; s++)
+    for (size_t i = 0; i < t->nops[s]; i++) {
+      const tb_op_t *op = &t->ops[s][i];
+      if (op->code >= TB_OP_MALLOC && op->code <= TB_OP_REALLOC)
+        need += tb_bump_request_bytes(op->code == TB_OP_REALLOC   ? TB_BUMP_REALLOC
+                                      : op->code == TB_OP_ALIGNED ? TB_BUMP_ALIGNED
+                                                                  : TB_BUMP_MALLOC,
+                                      op->arg, (size_t)1 << op->align);
+    }
+  need *= (size_t)(copies > 1 ? copies : 1) * passes;
+  if (need > ((size_t)1 << 30)) return 0;
+  return tb_bump_fixed_space_bytes(need, (size_t)sysconf(_SC_PAGESIZE));
+}
+
 /* What every run of the command shares. */
 typedef struct {
   const tb_plan_t *p;
@@ -112,9 +154,143 @@ typedef struct {
   char exp[256];     /* the experiment column: NAME:l<L> */
   char exe[4096];    /* this executable, for children */
   bool inner, progress;
+  const tb_allocator_t *bump; /* bump runs on a pre-faulted space (harness/README.md) */
   unsigned pin_failures;
   char pin_error[160];
+  char pin_error_json[400];   /* a child's, as it wrote it */
+  char tmpdir[4096];          /* the children's rows files ("" until the first) */
 } run_ctx_t;
+
+/* The environment additions a child for allocator a gets (its registry
+ * entry's exec_env). Their count, or -1 after a message. */
+static int child_env(const tb_allocator_t *a, const char **env, size_t max) {
+  if (!a->exec_env) return 0;
+  char why[400] = "";
+  int n = a->exec_env(env, max, why, sizeof why);
+  if (n < 0) fprintf(stderr, "testbed run: allocator %s cannot run here: %s\n", a->name, why);
+  return n;
+}
+
+#define MAX_ENV_ADD 8
+
+/* Run argv as a child process with the environment additions, through
+ * TB_EXEC_WRAPPER when set (a command prefix, split at spaces, for a
+ * testbed that itself runs under an emulator without binfmt_misc, e.g.
+ * "qemu-aarch64 -L /"). 0 when it exited with status 0. */
+static int spawn(char *const argv[], const char **add, int nadd, char *err, size_t errlen) {
+  extern char **environ;
+  size_t ne = 0;
+  while (environ[ne]) ne++;
+  char **envp = calloc(ne + (size_t)nadd + 1, sizeof *envp);
+  char *wcopy = NULL, *wv[16 + 64];
+  size_t nw = 0;
+  const char *w = getenv("TB_EXEC_WRAPPER");
+  if (w && *w && (wcopy = strdup(w))) {
+    char *save = NULL;
+    for (char *tok = strtok_r(wcopy, " ", &save); tok && nw < 16; tok = strtok_r(NULL, " ", &save)) wv[nw++] = tok;
+  }
+  size_t na = 0;
+  while (argv[na]) na++;
+  if (!envp || na + nw >= sizeof wv / sizeof wv[0]) {
+    free(envp);
+    free(wcopy);
+    snprintf(err, errlen, "out of memory (or too long a command) for a child");
+    return -1;
+  }
+  for (size_t i = 0; i <= na; i++) wv[nw + i] = argv[i];
+  size_t k = 0;
+  for (size_t i = 0; i < ne; i++) {
+    bool replaced = false;
+    for (int j = 0; j < nadd; j++) {
+      size_t l = strcspn(add[j], "=");
+      replaced = replaced || (!strncmp(environ[i], add[j], l) && environ[i][l] == '=');
+    }
+    if (!replaced) envp[k++] = environ[i];
+  }
+  for (int j = 0; j < nadd; j++) envp[k++] = (char *)add[j];
+  envp[k] = NULL;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (nw)
+      execvpe(wv[0], wv, envp);
+    else
+      execve(argv[0], argv, envp);
+    fprintf(stderr, "testbed run: cannot run %s: %s%s\n", wv[0], strerror(errno),
+            errno == ENOEXEC ? " (an emulated testbed: set TB_EXEC_WRAPPER to the emulator command)" : "");
+    _exit(127);
+  }
+  free(envp);
+  free(wcopy);
+  if (pid < 0) {
+    snprintf(err, errlen, "fork: %s", strerror(errno));
+    return -1;
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) {
+      snprintf(err, errlen, "waitpid: %s", strerror(errno));
+      return -1;
+    }
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+  if (WIFEXITED(st))
+    snprintf(err, errlen, "the child exited with status %d", WEXITSTATUS(st));
+  else
+    snprintf(err, errlen, "the child was killed by signal %d", WTERMSIG(st));
+  return -1;
+}
+
+/* A child's meta lines: backend meta goes to meta.json, a pinning failure
+ * is kept for the "pinned" key. */
+static void child_meta(void *ctx, const char *key, const char *json) {
+  run_ctx_t *c = ctx;
+  if (!strcmp(key, "pin_error")) {
+    if (!c->pin_failures++) snprintf(c->pin_error_json, sizeof c->pin_error_json, "%s", json);
+    return;
+  }
+  tb_results_meta_raw(c->res, key, json);
+}
+
+/* One measured run as a fresh child process (the timing protocols,
+ * harness/README.md): the child replays and writes its rows, with the
+ * in-process backends', to a rows file; here they join the results. */
+static int run_child(run_ctx_t *c, const tb_allocator_t *a, unsigned run) {
+  const tb_plan_t *p = c->p;
+  char err[1024], specs[512] = "", rows[4200];
+  if (!c->tmpdir[0]) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(c->tmpdir, sizeof c->tmpdir, "%s/testbed-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(c->tmpdir)) {
+      fprintf(stderr, "testbed run: %s: cannot make a directory: %s\n", c->tmpdir, strerror(errno));
+      c->tmpdir[0] = 0;
+      return 1;
+    }
+  }
+  for (size_t k = 0; k < p->nbk; k++)
+    if (!p->bk[k].b->reexec)
+      snprintf(specs + strlen(specs), sizeof specs - strlen(specs), "%s%s", specs[0] ? "," : "", p->bk[k].spec);
+  snprintf(rows, sizeof rows, "%s/rows-%s-%u.csv", c->tmpdir, a->name, run);
+  tb_plan_child_t ch = {.alloc = a, .run = run, .backends = specs, .rows = rows};
+  const char *env[MAX_ENV_ADD];
+  int nenv = child_env(a, env, MAX_ENV_ADD);
+  if (nenv < 0) return 2;
+  char **cargv = tb_plan_child_argv(p, &ch, c->exe);
+  if (!cargv) {
+    fprintf(stderr, "testbed run: out of memory\n");
+    return 1;
+  }
+  int rc = 0;
+  if (spawn(cargv, env, nenv, err, sizeof err)) {
+    fprintf(stderr, "testbed run: %s on %s, run %u: %s\n", p->workload_name, a->name, run, err);
+    rc = 1;
+  } else if (tb_results_add_rows(c->res, rows, child_meta, c, err, sizeof err)) {
+    fprintf(stderr, "testbed run: %s\n", err);
+    rc = 1;
+  }
+  unlink(rows);
+  free(cargv);
+  return rc;
+}
 
 static void backend_meta(run_ctx_t *c, const tb_plan_backend_t *pb, tb_backend_inst_t *inst, const tb_allocator_t *a) {
   const tb_backend_t *b = pb->b;
@@ -141,8 +317,21 @@ static int run_reexec(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_
     }
     tb_plan_child_t ch = {.alloc = a, .run = run, .backends = pb->spec};
     char **cargv = tb_plan_child_argv(p, &ch, c->exe);
-    int rc = 0;
-    if (!cargv) {
+    /* The allocator's environment additions reach the child through ours
+     * (the simulator passes its environment on), for this call only. */
+    const char *env[MAX_ENV_ADD];
+    char *saved[MAX_ENV_ADD] = {0};
+    int nenv = child_env(a, env, MAX_ENV_ADD), rc = 0;
+    for (int j = 0; j < nenv; j++) {
+      char name[256];
+      snprintf(name, sizeof name, "%.*s", (int)strcspn(env[j], "="), env[j]);
+      const char *old = getenv(name);
+      saved[j] = old ? strdup(old) : NULL;
+      setenv(name, env[j] + strlen(name) + (env[j][strlen(name)] == '='), 1);
+    }
+    if (nenv < 0) {
+      rc = 2;
+    } else if (!cargv) {
       fprintf(stderr, "testbed run: out of memory\n");
       rc = 1;
     } else if (pb->b->reexec(inst, cargv, err, sizeof err)) {
@@ -160,6 +349,15 @@ static int run_reexec(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_
       pb->b->report(inst, c->t.total_ops * c->copies, emit_row, &be);
       if (run == 1) backend_meta(c, pb, inst, a);
     }
+    for (int j = 0; j < nenv; j++) {
+      char name[256];
+      snprintf(name, sizeof name, "%.*s", (int)strcspn(env[j], "="), env[j]);
+      if (saved[j])
+        setenv(name, saved[j], 1);
+      else
+        unsetenv(name);
+      free(saved[j]);
+    }
     free(cargv);
     pb->b->close(inst);
     if (rc) return rc;
@@ -172,8 +370,10 @@ static int run_reexec(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_
 static int run_here(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_ctx_t *e) {
   const tb_plan_t *p = c->p;
   char err[1024];
+  bool warm = p->protocol == TB_PROTOCOL_WARM;
   tb_replay_cfg_t cfg = {.alloc = a, .touch = p->touch, .copies = c->copies, .progress = c->progress, .pin = p->pin,
-                         .validate = p->level >= 1};
+                         .validate = p->level >= 1, .warmup = warm,
+                         .prefault = a == c->bump ? bump_space(&c->t, c->copies, warm ? 2 : 1) : 0};
   size_t which[TB_REPLAY_MAX_BACKENDS];
   int rc = 0;
   for (size_t k = 0; k < p->nbk; k++) {
@@ -198,9 +398,10 @@ static int run_here(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_ct
     c->pin_failures = r.pin_failures;
     snprintf(c->pin_error, sizeof c->pin_error, "%s", r.pin_error);
     fprintf(stderr, "testbed run: --pin: %s (the run goes on unpinned)\n", c->pin_error);
+    if (c->res && c->p->child_run) tb_results_meta_str(c->res, "pin_error", c->pin_error);
   }
   if (!rc && !c->inner) {
-    emit_replay(e, &c->t, &r, c->copies);
+    emit_replay(e, &c->t, &r, c->copies, warm);
     /* The metadata when the live bytes peak (the end of the window may
      * have freed everything): the trace replayed again, unmeasured, up
      * to the op that first reaches peak_live_bytes. */
@@ -209,7 +410,7 @@ static int run_here(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_ct
       tb_trace_t upto;
       size_t upto_n;
       tb_trace_prefix(&c->t, c->t.peak_live_op, &upto, &upto_n);
-      tb_replay_cfg_t pc = {.alloc = a, .touch = p->touch};
+      tb_replay_cfg_t pc = {.alloc = a, .touch = p->touch, .warmup = warm, .warmup_trace = &c->t};
       tb_replay_result_t pr;
       if (tb_replay_run(&upto, &pc, &pr, err, sizeof err)) {
         fprintf(stderr, "testbed run: %s: run %u, replay to the peak: %s\n", p->workload, run, err);
@@ -239,29 +440,15 @@ static int run_overhead(run_ctx_t *c, double *best, double *best_dry) {
   const tb_trace_t *t = &c->t;
   char err[1024];
   *best = *best_dry = -1;
-  const tb_allocator_t *bump = tb_allocator_find("bump", 0);
+  const tb_allocator_t *bump = c->bump;
   if (!bump) return 0;
-  /* Bytes bump takes for the whole replay (it never reuses): each block is
-   * at most its size rounded to 16, plus 16 and its alignment, and a
-   * block realloc moves gets twice its size; a fixed space gives bump's
-   * block table its top fifth (allocators/bump/bump.c), hence the extra
-   * quarter. */
-  size_t need = 4096;
-  for (uint32_t s = 0; s < t->nthreads; s++)
-    for (size_t i = 0; i < t->nops[s]; i++) {
-      const tb_op_t *op = &t->ops[s][i];
-      if (op->code >= TB_OP_MALLOC && op->code <= TB_OP_REALLOC)
-        need += (((op->arg + 15) & ~(size_t)15) << (op->code == TB_OP_REALLOC)) + 16 +
-                (op->code == TB_OP_ALIGNED ? (size_t)1 << op->align : 0);
-    }
-  need += need / 4;
-  need *= c->copies;
-  size_t prefault = need <= ((size_t)1 << 30) ? need : 0; /* else bump's own space, faults included */
+  bool warm = p->protocol == TB_PROTOCOL_WARM;
+  size_t prefault = bump_space(t, c->copies, warm ? 2 : 1);
   unsigned n = p->runs < 3 ? 3 : p->runs;
   for (unsigned run = 1; run <= n; run++)
     for (int dry = 0; dry <= 1; dry++) {
       tb_replay_cfg_t cfg = {.alloc = bump, .touch = p->touch, .copies = c->copies, .prefault = dry ? 0 : prefault,
-                             .dry = dry};
+                             .dry = dry, .warmup = warm};
       tb_replay_result_t r;
       if (tb_replay_run(t, &cfg, &r, err, sizeof err)) {
         fprintf(stderr, "testbed run: overhead replay on bump%s: %s\n", dry ? " (dispatch only)" : "", err);
@@ -298,8 +485,17 @@ static void write_meta(run_ctx_t *c, double best, double best_dry) {
   tb_results_meta_num(res, "runs", (double)p->runs);
   tb_results_meta_str(res, "backends", p->backend_arg);
   tb_results_meta_str(res, "backends_chosen", p->backends);
+  tb_results_meta_str(res, "protocol", tb_plan_protocol_name(p->protocol));
+  tb_results_meta_str(res, "protocol_definition",
+                      p->protocol == TB_PROTOCOL_WARM
+                          ? "every measured run is a fresh process: it loads the trace, creates the heap, replays "
+                            "the whole trace on it once untimed, frees what is left, then replays it again in the "
+                            "measured window on the same heap"
+                          : "every measured run is a fresh process: it loads the trace, creates the heap and "
+                            "replays the trace once, in the measured window");
+  tb_results_meta_num(res, "warmup_replays", p->protocol == TB_PROTOCOL_WARM ? 1 : 0);
   tb_results_meta_str(res, "pinned", !p->pin ? "no" : c->pin_failures ? "partly" : "yes");
-  if (c->pin_failures) tb_results_meta_str(res, "pin_error", c->pin_error);
+  if (c->pin_error_json[0]) tb_results_meta_raw(res, "pin_error", c->pin_error_json);
   char topo[8192];
   if (tb_topology_json(topo, sizeof topo) == 0) tb_results_meta_raw(res, "topology", topo);
   if (p->backend_reason[0]) tb_results_meta_str(res, "backend_default_reason", p->backend_reason);
@@ -355,6 +551,7 @@ static int run_main(int argc, char **argv) {
     c.copies = p->threads;
   }
   c.nthr = tb_replay_threads(&c.t, c.copies);
+  c.bump = tb_allocator_find("bump", 0);
   if (!c.inner && !child && !(c.res = tb_results_open(p->out, p->mode, argc + 1, argv - 1, err, sizeof err))) {
     fprintf(stderr, "testbed run: %s\n", err);
     tb_trace_free(&c.t);
@@ -363,24 +560,34 @@ static int run_main(int argc, char **argv) {
   }
   snprintf(c.exp, sizeof c.exp, "%s:l%d", p->experiment, p->level);
   tb_plan_self_exe(c.exe, sizeof c.exe);
-  c.progress = isatty(2) && !c.inner && !child;
+  c.progress = isatty(2) && !c.inner;
   int rc = 0;
+  if (child && p->rows && !c.inner && !(c.res = tb_results_open_rows(p->rows, err, sizeof err))) {
+    fprintf(stderr, "testbed run: %s\n", err);
+    rc = 1;
+  }
 
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   unsigned total = (unsigned)(p->nallocs * p->runs), done = 0;
   const char *after_s = getenv("TB_PROGRESS_AFTER"); /* seconds before the first line (default 2) */
   double after = after_s && *after_s ? strtod(after_s, NULL) : 2.0;
+  /* The parent starts a child per run (a simulator's, then the measured
+   * one); a child replays its one run here. */
   for (size_t ai = 0; ai < p->nallocs && !rc; ai++)
     for (unsigned k = 1; k <= p->runs && !rc; k++) {
       unsigned run = child ? p->child_run : k;
       emit_ctx_t e = {c.res, c.exp, p->alloc[ai]->name, p->workload_name, "replay", "host", c.nthr, run};
-      if (!c.inner) rc = run_reexec(&c, p->alloc[ai], run, &e);
-      if (!rc) rc = run_here(&c, p->alloc[ai], run, &e);
+      if (child || c.inner) {
+        rc = run_here(&c, p->alloc[ai], run, &e);
+      } else {
+        rc = run_reexec(&c, p->alloc[ai], run, &e);
+        if (!rc) rc = run_child(&c, p->alloc[ai], run);
+      }
       /* On a terminal, once the runs take a while: a line per run with the ETA. */
       clock_gettime(CLOCK_MONOTONIC, &t1);
       double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-      if (!rc && c.progress && ++done < total && el >= after) {
+      if (!rc && c.progress && !child && ++done < total && el >= after) {
         unsigned left = (unsigned)(el / done * (total - done) + 0.5);
         fprintf(stderr, "testbed run: %u of %u runs done (%s run %u), %u:%02u elapsed, ETA %u:%02u\n", done, total,
                 p->alloc[ai]->name, run, (unsigned)el / 60, (unsigned)el % 60, left / 60, left % 60);
@@ -390,11 +597,12 @@ static int run_main(int argc, char **argv) {
   double best = -1, best_dry = -1;
   if (!rc && p->overhead && !c.inner && !child) rc = run_overhead(&c, &best, &best_dry);
 
+  if (c.tmpdir[0]) rmdir(c.tmpdir);
   if (c.res) {
     if (rc) {
       tb_results_abort(c.res);
     } else {
-      write_meta(&c, best, best_dry);
+      if (!child) write_meta(&c, best, best_dry);
       if (tb_results_commit(c.res, err, sizeof err)) {
         fprintf(stderr, "testbed run: %s\n", err);
         rc = 1;

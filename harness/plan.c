@@ -142,7 +142,7 @@ int tb_plan_parse(tb_plan_t *p, int argc, char **argv, char *err, size_t errlen)
       continue;
     }
     static const char *const valued[] = {"--allocator", "--workload", "--runs", "--out", "--threads", "--touch",
-                                         "--check-level", "--backend", "--experiment", "--child",
+                                         "--check-level", "--backend", "--experiment", "--child", "--rows", "--protocol",
                                          "--workload-name", "--arch", NULL};
     bool known = false;
     for (size_t k = 0; valued[k]; k++) known = known || !strcmp(a, valued[k]);
@@ -157,6 +157,12 @@ int tb_plan_parse(tb_plan_t *p, int argc, char **argv, char *err, size_t errlen)
     else if (!strcmp(a, "--backend")) p->backend_arg = v;
     else if (!strcmp(a, "--experiment")) p->experiment = v;
     else if (!strcmp(a, "--arch")) arch = v;
+    else if (!strcmp(a, "--rows")) p->rows = v;
+    else if (!strcmp(a, "--protocol")) {
+      if (!strcmp(v, "fresh")) p->protocol = TB_PROTOCOL_FRESH;
+      else if (!strcmp(v, "warm")) p->protocol = TB_PROTOCOL_WARM;
+      else return bad(err, errlen, "--protocol wants fresh or warm, not '%s'", v);
+    }
     else if (!strcmp(a, "--runs")) rc = parse_uint(a, v, 1, 100000, &p->runs, err, errlen), runs_given = !rc;
     else if (!strcmp(a, "--threads")) rc = parse_uint(a, v, 1, 1024, &p->threads, err, errlen);
     else if (!strcmp(a, "--child")) rc = parse_uint(a, v, 1, 100000, &p->child_run, err, errlen);
@@ -181,6 +187,7 @@ int tb_plan_parse(tb_plan_t *p, int argc, char **argv, char *err, size_t errlen)
                missing[k]);
     return bad(err, errlen, "needs %s", list);
   }
+  if (p->rows && !p->child_run) return bad(err, errlen, "--rows is for children (with --child RUN) only");
   if (p->child_run && (p->out || p->mode != TB_RESULTS_NEW))
     return bad(err, errlen, "a child (--child) writes no output directory: drop --out, --force and --append");
   if (!*p->workload) return bad(err, errlen, "--workload wants a trace file or gen:SPEC, not ''");
@@ -216,6 +223,7 @@ int tb_plan_parse(tb_plan_t *p, int argc, char **argv, char *err, size_t errlen)
 }
 
 const char *tb_plan_touch_name(tb_touch_t t) { return touch_names[t]; }
+const char *tb_plan_protocol_name(tb_protocol_t p) { return p == TB_PROTOCOL_WARM ? "warm" : "fresh"; }
 
 int tb_plan_workload(tb_plan_t *p, char *err, size_t errlen) {
   p->trace_file = p->workload;
@@ -277,9 +285,11 @@ char **tb_plan_child_argv(const tb_plan_t *p, const tb_plan_child_t *c, const ch
   v[n++] = "--check-level", v[n++] = lvl;
   v[n++] = "--backend", v[n++] = c->backends && *c->backends ? c->backends : "none";
   v[n++] = "--experiment", v[n++] = p->experiment;
+  v[n++] = "--protocol", v[n++] = tb_plan_protocol_name(p->protocol);
   if (p->threads) v[n++] = "--threads", v[n++] = thr;
   if (p->pin) v[n++] = "--pin";
   v[n++] = "--child", v[n++] = run;
+  if (c->rows) v[n++] = "--rows", v[n++] = c->rows;
   size_t bytes = (size_t)(n + 1) * sizeof(char *);
   for (int i = 0; i < n; i++) bytes += strlen(v[i]) + 1;
   char **out = malloc(bytes);

@@ -9,9 +9,11 @@
  *   child    - a `testbed run` this process starts for one run of one
  *              allocator: under a simulator (a backend with reexec:
  *              cachegrind under valgrind, memsim under qemu; it only marks
- *              the window, its backend reports). A child gets `--child RUN`:
- *              the run number its rows carry; it opens no output directory
- *              and writes no meta.json.
+ *              the window, its backend reports), or for a measured run
+ *              (every one, under either protocol: it writes its rows to a
+ *              rows file, results.h, that the parent reads). A child gets
+ *              `--child RUN`: the run number its rows carry; it opens no
+ *              output directory and writes no meta.json.
  *   trace file - what is loaded: the workload file itself, or for a
  *              generator spec (gen:NAME:...) a temporary binary trace
  *              generated once in the parent (tb_plan_workload) and handed
@@ -20,6 +22,7 @@
  *
  * Options only children get (the parent writes them, users need not):
  *   --child RUN          this process is a child for run RUN (1-based)
+ *   --rows FILE          a child writes its rows (and backend meta) there
  *   --workload-name W    the workload name rows carry (default: from --workload)
  */
 #ifndef TB_PLAN_H
@@ -34,6 +37,14 @@
 #include "tb_alloc.h"
 
 #define TB_PLAN_MAX_ALLOCS 16
+
+/* Timing protocols: the state every measured run starts from (see
+ * harness/README.md, "One timing protocol"). Both run each measured run
+ * in a process of its own. */
+typedef enum {
+  TB_PROTOCOL_FRESH = 0, /* a fresh process and a fresh heap; the window is the first replay */
+  TB_PROTOCOL_WARM = 1   /* a fresh process; one untimed replay on the heap first, then the window */
+} tb_protocol_t;
 
 /* One backend of the plan: its spec as typed ("cachegrind:zen3") and what
  * it names. */
@@ -63,11 +74,14 @@ typedef struct tb_plan_s {
   size_t nbk;
   bool overhead, pin;
   tb_results_mode_t mode;    /* --force, --append (the parent's output directory) */
+  tb_protocol_t protocol;    /* --protocol fresh|warm (default fresh) */
   unsigned child_run;        /* --child RUN; 0 in the parent */
+  const char *rows;          /* --rows FILE: a child writes its rows there */
   /* Set by tb_plan_workload: */
   const char *trace_file;    /* the file to load */
   char gen_file[4096];       /* the generated temporary file ("" when none) */
 } tb_plan_t;
+
 
 enum { TB_PLAN_OK = 0, TB_PLAN_HELP = 1, TB_PLAN_BAD = 2 };
 
@@ -86,12 +100,13 @@ int tb_plan_parse(tb_plan_t *p, int argc, char **argv, char *err, size_t errlen)
 int tb_plan_workload(tb_plan_t *p, char *err, size_t errlen);
 void tb_plan_free(tb_plan_t *p);
 
-/* The child of one run: which allocator, which run number and which
- * backends (a comma-separated spec list, "" for none). */
+/* The child of one run: which allocator, which run number, which
+ * backends (a comma-separated spec list, "" for none) and its rows file. */
 typedef struct tb_plan_child_s {
   const tb_allocator_t *alloc;
   unsigned run;
   const char *backends;
+  const char *rows; /* where it writes its rows (NULL: none, as a simulator child) */
 } tb_plan_child_t;
 
 /* The child's command line, NULL-terminated: exe, "run", then the plan's
@@ -99,8 +114,9 @@ typedef struct tb_plan_child_s {
  * allocation: free() it. NULL when out of memory. */
 char **tb_plan_child_argv(const tb_plan_t *p, const tb_plan_child_t *c, const char *exe);
 
-/* "none", "trace" or "full". */
+/* "none", "trace" or "full"; "fresh" or "warm". */
 const char *tb_plan_touch_name(tb_touch_t t);
+const char *tb_plan_protocol_name(tb_protocol_t p);
 
 /* This executable's path (/proc/self/exe resolved), for a child's argv[0]. */
 void tb_plan_self_exe(char *buf, size_t len);

@@ -3,6 +3,7 @@
  * stream behind a start barrier, with backends and the clock around the
  * replay loop alone. */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -30,7 +31,8 @@
 
 typedef struct {
   _Alignas(64) atomic_size_t done; /* ops of this stream completed (syncs included) */
-  char pad[64 - sizeof(atomic_size_t)];
+  uint64_t peak;                   /* most live bytes this thread saw (multi-threaded) */
+  char pad[64 - sizeof(atomic_size_t) - sizeof(uint64_t)];
 } progress_t;
 
 typedef struct {
@@ -38,6 +40,10 @@ typedef struct {
   const tb_replay_cfg_t *cfg;
   tb_heap_t *heap;
   void **ptrs;
+  uint64_t *sizes;    /* multi-threaded: the requested size of each live slot */
+  _Alignas(64) atomic_uint_least64_t live; /* multi-threaded: requested bytes live now */
+  char live_pad[64 - sizeof(atomic_uint_least64_t)];
+  bool measured;      /* this pass is the measured window (backends called) */
   progress_t *prog;
   uint32_t nthreads;
   pthread_barrier_t b1, b2;
@@ -111,7 +117,14 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
   uint32_t stream = R->cfg->copies > 1 ? 0 : tid;
   const tb_op_t *ops = t->ops[stream];
   size_t n = t->nops[stream];
-  void **ptrs = R->ptrs + (R->cfg->copies > 1 ? (size_t)tid * t->nobjects : 0);
+  size_t slot0 = R->cfg->copies > 1 ? (size_t)tid * t->nobjects : 0;
+  void **ptrs = R->ptrs + slot0;
+  /* Multi-threaded, the live bytes are counted as this replay reaches them
+   * (one counter all threads add to; its history is the order in which
+   * the threads' allocations and frees happened), not in the trace's
+   * recorded order, which a concurrent replay need not follow. */
+  uint64_t *sizes = mt ? R->sizes + slot0 : NULL, peak = 0;
+  atomic_uint_least64_t *live = &R->live;
   atomic_size_t *done = &R->prog[tid].done;
   uint64_t sum = 0;
   /* Single-threaded, progress is published once per chunk (for the progress
@@ -132,6 +145,10 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
           MARK(TB_MODE_HARNESS);
         }
         ptrs[op->id] = NULL;
+        if (mt && !dry) {
+          atomic_fetch_sub_explicit(live, sizes[op->id], memory_order_relaxed);
+          sizes[op->id] = 0;
+        }
       } else if (code >= TB_OP_MALLOC && code <= TB_OP_REALLOC) {
         if (!dry) MARK(TB_MODE_ALLOC);
         if (code == TB_OP_MALLOC) {
@@ -161,6 +178,16 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
           return -1;
         }
         ptrs[op->id] = p;
+        if (mt && !dry) {
+          uint64_t was = sizes[op->id]; /* 0 unless a realloc */
+          sizes[op->id] = op->arg;
+          if (op->arg >= was) {
+            uint64_t now = atomic_fetch_add_explicit(live, op->arg - was, memory_order_relaxed) + (op->arg - was);
+            if (now > peak) peak = now;
+          } else {
+            atomic_fetch_sub_explicit(live, was - op->arg, memory_order_relaxed);
+          }
+        }
         if (touch == TB_TOUCH_FULL && !dry) {
           MARK(TB_MODE_PROGRAM);
           tb_touch_write(p, (int)(op->id | 1), op->arg);
@@ -209,6 +236,7 @@ static inline __attribute__((always_inline)) int replay_loop(run_t *R, uint32_t 
     if (!mt) atomic_store_explicit(done, end, memory_order_relaxed);
   }
   touch_sink += sum;
+  if (mt) R->prog[tid].peak = peak;
   return 0;
 }
 
@@ -252,13 +280,14 @@ static void *thread_main(void *arg) {
   targ_t *ta = arg;
   run_t *R = ta->run;
   const tb_replay_cfg_t *cfg = R->cfg;
-  if (cfg->pin) pin_thread(R, (int)ta->tid);
+  size_t nb = R->measured ? cfg->nbackends : 0;
+  if (cfg->pin && R->measured) pin_thread(R, (int)ta->tid);
   pthread_barrier_wait(&R->b1);
-  for (size_t k = 0; k < cfg->nbackends; k++)
+  for (size_t k = 0; k < nb; k++)
     if (cfg->backend[k]->thread_begin) cfg->backend[k]->thread_begin(cfg->inst[k], (int)ta->tid);
   pthread_barrier_wait(&R->b2);
   replay_stream(R, ta->tid);
-  for (size_t k = 0; k < cfg->nbackends; k++)
+  for (size_t k = 0; k < nb; k++)
     if (cfg->backend[k]->thread_end) cfg->backend[k]->thread_end(cfg->inst[k], (int)ta->tid);
   return NULL;
 }
@@ -315,6 +344,57 @@ static bool rss_peak(uint64_t *out) {
   return ok;
 }
 
+/* One pass over the trace: the window when R->measured (backends around
+ * it), else an unmeasured replay (the warm-up). *t0, *t1: its clock. */
+static void replay_pass(run_t *R, double *t0, double *t1) {
+  const tb_replay_cfg_t *cfg = R->cfg;
+  size_t nb = R->measured ? cfg->nbackends : 0;
+  if (R->nthreads == 1) {
+    if (cfg->pin && R->measured) pin_thread(R, 0);
+    for (size_t k = 0; k < nb; k++)
+      if (cfg->backend[k]->thread_begin) cfg->backend[k]->thread_begin(cfg->inst[k], 0);
+    for (size_t k = 0; k < nb; k++)
+      if (cfg->backend[k]->window_begin) cfg->backend[k]->window_begin(cfg->inst[k]);
+    *t0 = now_s();
+    replay_stream(R, 0);
+    *t1 = now_s();
+    for (size_t k = 0; k < nb; k++)
+      if (cfg->backend[k]->window_end) cfg->backend[k]->window_end(cfg->inst[k]);
+    for (size_t k = 0; k < nb; k++)
+      if (cfg->backend[k]->thread_end) cfg->backend[k]->thread_end(cfg->inst[k], 0);
+  } else {
+    pthread_barrier_init(&R->b1, NULL, R->nthreads + 1);
+    pthread_barrier_init(&R->b2, NULL, R->nthreads + 1);
+    pthread_t *th = calloc(R->nthreads, sizeof *th);
+    targ_t *ta = calloc(R->nthreads, sizeof *ta);
+    uint32_t started = 0;
+    if (th && ta)
+      for (; started < R->nthreads; started++) {
+        ta[started] = (targ_t){R, started};
+        if (pthread_create(&th[started], NULL, thread_main, &ta[started])) break;
+      }
+    if (started < R->nthreads) {
+      /* Cannot happen short of resource exhaustion; threads already started
+       * wait at b1 forever, so this is fatal rather than recoverable. */
+      fprintf(stderr, "testbed: cannot start %u replay threads\n", R->nthreads);
+      exit(1);
+    }
+    pthread_barrier_wait(&R->b1);
+    for (size_t k = 0; k < nb; k++)
+      if (cfg->backend[k]->window_begin) cfg->backend[k]->window_begin(cfg->inst[k]);
+    *t0 = now_s();
+    pthread_barrier_wait(&R->b2);
+    for (uint32_t i = 0; i < R->nthreads; i++) pthread_join(th[i], NULL);
+    *t1 = now_s();
+    for (size_t k = 0; k < nb; k++)
+      if (cfg->backend[k]->window_end) cfg->backend[k]->window_end(cfg->inst[k]);
+    pthread_barrier_destroy(&R->b1);
+    pthread_barrier_destroy(&R->b2);
+    free(th);
+    free(ta);
+  }
+}
+
 int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_result_t *res, char *err,
                   size_t errlen) {
   memset(res, 0, sizeof *res);
@@ -337,7 +417,10 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
   size_t nslots = (size_t)t->nobjects * copies;
   R->ptrs = calloc(nslots ? nslots : 1, sizeof(void *));
   R->prog = aligned_alloc(64, sizeof(progress_t) * R->nthreads);
-  if (!R->ptrs || !R->prog) {
+  if (R->nthreads > 1) R->sizes = calloc(nslots ? nslots : 1, sizeof(uint64_t));
+  atomic_init(&R->live, 0);
+  if (!R->ptrs || !R->prog || (R->nthreads > 1 && !R->sizes)) {
+    free(R->sizes);
     free(R->ptrs);
     free(R->prog);
     free(R);
@@ -356,6 +439,14 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
   res->threads = R->nthreads;
   res->ops = t->total_ops * copies - (cfg->touch == TB_TOUCH_NONE ? touches : 0);
 
+  /* The process's own free memory goes back to the system before the heap
+   * is made: what the harness allocated and freed before (decoding the
+   * trace) must not reach an allocator that serves from the system malloc
+   * (glibc, and the peers preloaded in its place) as warm, already-faulted
+   * memory, when every design starts from a space nobody touched. */
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
   tb_heap_opts_t ho = {.mode = R->nthreads > 1 ? TB_MODE_LOCKED : TB_MODE_SINGLE};
   space_t fixed;
   void *pre = NULL;
@@ -373,74 +464,68 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
   if (!R->heap) {
     if (pre) munmap(pre, cfg->prefault);
     snprintf(err, errlen, "%s: cannot create a heap: %s", cfg->alloc->name, strerror(errno));
+    free(R->sizes);
     free(R->ptrs);
     free(R->prog);
     free(R);
     return -1;
   }
-  /* Fault the slot table in before the window. */
+  /* Fault the slot table (and the sizes) in before the window. */
   memset(R->ptrs, 0, nslots * sizeof(void *));
+  if (R->sizes) memset(R->sizes, 0, nslots * sizeof(uint64_t));
+  for (uint32_t i = 0; i < R->nthreads; i++) R->prog[i].peak = 0;
   if (tb_memsim_marker) { /* the harness's structures, for memsim's by-region counts */
     tb_memsim_region(R->ptrs, nslots * sizeof(void *), TB_RG_HARNESS);
+    if (R->sizes) tb_memsim_region(R->sizes, nslots * sizeof(uint64_t), TB_RG_HARNESS);
     tb_memsim_region(R->prog, sizeof(progress_t) * R->nthreads, TB_RG_HARNESS);
     for (uint32_t s = 0; s < t->nthreads; s++) tb_memsim_region(t->ops[s], t->nops[s] * sizeof(tb_op_t), TB_RG_HARNESS);
   }
 
-  pthread_t prog_thread;
-  bool prog_started = cfg->progress && pthread_create(&prog_thread, NULL, progress_main, R) == 0;
-  res->rss_ok = rss_reset();
-  uint64_t f0 = faults_now();
-  double t0, t1;
-  if (R->nthreads == 1) {
-    if (cfg->pin) pin_thread(R, 0);
-    for (size_t k = 0; k < cfg->nbackends; k++)
-      if (cfg->backend[k]->thread_begin) cfg->backend[k]->thread_begin(cfg->inst[k], 0);
-    for (size_t k = 0; k < cfg->nbackends; k++)
-      if (cfg->backend[k]->window_begin) cfg->backend[k]->window_begin(cfg->inst[k]);
-    t0 = now_s();
-    replay_stream(R, 0);
-    t1 = now_s();
-    for (size_t k = 0; k < cfg->nbackends; k++)
-      if (cfg->backend[k]->window_end) cfg->backend[k]->window_end(cfg->inst[k]);
-    for (size_t k = 0; k < cfg->nbackends; k++)
-      if (cfg->backend[k]->thread_end) cfg->backend[k]->thread_end(cfg->inst[k], 0);
-  } else {
-    pthread_barrier_init(&R->b1, NULL, R->nthreads + 1);
-    pthread_barrier_init(&R->b2, NULL, R->nthreads + 1);
-    pthread_t *th = calloc(R->nthreads, sizeof *th);
-    targ_t *ta = calloc(R->nthreads, sizeof *ta);
-    uint32_t started = 0;
-    if (th && ta)
-      for (; started < R->nthreads; started++) {
-        ta[started] = (targ_t){R, started};
-        if (pthread_create(&th[started], NULL, thread_main, &ta[started])) break;
+  tb_stats_t warm; /* after the warm-up: counters count the window only */
+  tb_stats_clear(&warm);
+  if (cfg->warmup) {
+    /* The warm protocol: the whole trace once on this heap, untimed and
+     * unmeasured, and what it left live freed; then the measured window
+     * on the same heap (and process), from the state one replay leaves. */
+    double w0, w1;
+    R->measured = false;
+    if (cfg->warmup_trace) R->t = cfg->warmup_trace;
+    replay_pass(R, &w0, &w1);
+    R->t = t;
+    if (!atomic_load(&R->failed)) {
+      for (size_t i = 0; i < nslots && !cfg->dry; i++) /* dry: the slots hold tokens */
+        if (R->ptrs[i]) cfg->alloc->free(R->heap, R->ptrs[i]);
+      memset(R->ptrs, 0, nslots * sizeof(void *));
+      if (R->sizes) memset(R->sizes, 0, nslots * sizeof(uint64_t));
+      atomic_store(&R->live, 0);
+      for (uint32_t i = 0; i < R->nthreads; i++) {
+        atomic_store(&R->prog[i].done, 0);
+        R->prog[i].peak = 0;
       }
-    if (started < R->nthreads) {
-      /* Cannot happen short of resource exhaustion; threads already started
-       * wait at b1 forever, so this is fatal rather than recoverable. */
-      fprintf(stderr, "testbed: cannot start %u replay threads\n", R->nthreads);
-      exit(1);
+      if (!cfg->dry) cfg->alloc->stats(R->heap, &warm);
     }
-    pthread_barrier_wait(&R->b1);
-    for (size_t k = 0; k < cfg->nbackends; k++)
-      if (cfg->backend[k]->window_begin) cfg->backend[k]->window_begin(cfg->inst[k]);
-    t0 = now_s();
-    pthread_barrier_wait(&R->b2);
-    for (uint32_t i = 0; i < R->nthreads; i++) pthread_join(th[i], NULL);
-    t1 = now_s();
-    for (size_t k = 0; k < cfg->nbackends; k++)
-      if (cfg->backend[k]->window_end) cfg->backend[k]->window_end(cfg->inst[k]);
-    pthread_barrier_destroy(&R->b1);
-    pthread_barrier_destroy(&R->b2);
-    free(th);
-    free(ta);
   }
-  res->page_faults = faults_now() - f0;
-  res->faults_ok = true;
-  if (res->rss_ok) res->rss_ok = rss_peak(&res->max_rss_bytes);
-  if (prog_started) {
-    atomic_store(&R->stop_progress, 1);
-    pthread_join(prog_thread, NULL);
+  double t0 = 0, t1 = 0;
+  if (!atomic_load(&R->failed)) {
+    pthread_t prog_thread;
+    bool prog_started = cfg->progress && pthread_create(&prog_thread, NULL, progress_main, R) == 0;
+    R->measured = true;
+    res->rss_ok = rss_reset();
+    uint64_t f0 = faults_now();
+    replay_pass(R, &t0, &t1);
+    res->page_faults = faults_now() - f0;
+    res->faults_ok = true;
+    if (res->rss_ok) res->rss_ok = rss_peak(&res->max_rss_bytes);
+    if (prog_started) {
+      atomic_store(&R->stop_progress, 1);
+      pthread_join(prog_thread, NULL);
+    }
+  }
+  res->peak_live_bytes = t->peak_live_bytes * copies; /* one stream: the trace's own order */
+  if (R->sizes) {
+    res->peak_live_bytes = 0;
+    for (uint32_t i = 0; i < R->nthreads; i++)
+      if (R->prog[i].peak > res->peak_live_bytes) res->peak_live_bytes = R->prog[i].peak;
   }
   res->seconds = t1 - t0;
   int rc = 0;
@@ -449,6 +534,11 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
     rc = -1;
   } else if (!cfg->dry) {
     cfg->alloc->stats(R->heap, &res->stats);
+#define TB_WINDOW_COUNTER(name, unit, kind, desc)                                          \
+  if (!strcmp(#kind, "counter") && res->stats.name != TB_STAT_NA && warm.name != TB_STAT_NA) \
+    res->stats.name -= warm.name;
+    TB_STAT_FIELDS(TB_WINDOW_COUNTER)
+#undef TB_WINDOW_COUNTER
     char why[256] = "";
     if (cfg->validate && (cfg->alloc->caps & TB_CAP_CHECK) && !cfg->alloc->check(R->heap, why, sizeof why)) {
       snprintf(err, errlen, "%s: heap check failed after the replay: %s", cfg->alloc->name, why);
@@ -462,6 +552,7 @@ int tb_replay_run(const tb_trace_t *t, const tb_replay_cfg_t *cfg, tb_replay_res
   if (pre) munmap(pre, cfg->prefault);
   pthread_mutex_destroy(&R->err_lock);
   pthread_mutex_destroy(&R->pin_lock);
+  free(R->sizes);
   free(R->ptrs);
   free(R->prog);
   free(R);

@@ -3,7 +3,8 @@
  * around the replay loop alone.
  *
  * Objects and terms:
- *   run      - one replay of the whole trace on a fresh heap.
+ *   run      - one replay of the whole trace on a fresh heap (after one
+ *              unmeasured replay on the same heap with cfg.warmup).
  *   window   - from the release of the start barrier to the end of the
  *              last stream; the trace is decoded and the heap created
  *              before it, leftovers freed and the heap destroyed after it.
@@ -50,6 +51,14 @@ typedef struct tb_replay_cfg_s {
                        left is the loop's own dispatch: a floor under the
                        harness overhead (testbed run --overhead). The heap is
                        created and destroyed, nothing else; no statistics. */
+  bool warmup;      /* the warm protocol: replay the whole trace once on the
+                       heap first, untimed and unmeasured, free what it left
+                       live, then the measured window on the same heap.
+                       Statistics' counters then count the window alone
+                       (gauges describe the heap at its end). */
+  const tb_trace_t *warmup_trace; /* with warmup: the trace the warm-up replays
+                       when not this one (the whole trace before a replay of
+                       its prefix); same streams and objects */
   size_t nbackends; /* opened backend instances wrapped around the window */
   const tb_backend_t *backend[TB_REPLAY_MAX_BACKENDS];
   tb_backend_inst_t *inst[TB_REPLAY_MAX_BACKENDS];
@@ -60,6 +69,10 @@ typedef struct tb_replay_result_s {
   uint64_t ops;       /* allocator ops + touches replayed (syncs excluded) */
   double seconds;     /* the window, wall clock */
   tb_stats_t stats;   /* allocator statistics at the end of the window */
+  uint64_t peak_live_bytes; /* most requested bytes live at once as this replay
+                               reached them: several threads count them as they
+                               go (one shared counter); one thread replays the
+                               trace's order, so it is the trace's own figure */
   bool faults_ok;     /* page_faults valid */
   uint64_t page_faults; /* minor + major faults in the window (whole process) */
   bool rss_ok;        /* max_rss_bytes valid (needs /proc/self/clear_refs) */

@@ -43,6 +43,7 @@ struct tb_results_s {
   size_t nkeys, cap;
   char *old_meta;
   char dup[512];
+  bool rows_only; /* a child's rows file (tb_results_open_rows) */
 };
 
 /* The entries of a run set folder that testbed run, experiments/run.sh,
@@ -365,6 +366,15 @@ static void csv_field(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* One whole row line (ending in '\n') into the CSV, the duplicate check of
+ * APPEND first. */
+static void put_row_line(tb_results_t *r, const char *line) {
+  size_t k = r->nkeys ? row_key_len(line) : 0;
+  if (k && key_seen(r, line, k, false) && !r->dup[0])
+    snprintf(r->dup, sizeof r->dup, "%.*s", (int)(k < 400 ? k : 400), line);
+  fputs(line, r->csv);
+}
+
 void tb_results_row(tb_results_t *r, const char *experiment, const char *allocator, const char *workload,
                     const char *backend, const char *profile, unsigned threads, unsigned run, const char *metric,
                     double value, bool na, const char *unit) {
@@ -392,37 +402,113 @@ void tb_results_row(tb_results_t *r, const char *experiment, const char *allocat
   fputc('\n', f);
   if (f == r->csv) return;
   fclose(f);
-  size_t k = row_key_len(line);
-  if (k && key_seen(r, line, k, false) && !r->dup[0])
-    snprintf(r->dup, sizeof r->dup, "%.*s", (int)(k < 400 ? k : 400), line);
-  fputs(line, r->csv);
+  put_row_line(r, line);
   free(line);
+}
+
+void tb_results_meta_raw(tb_results_t *r, const char *key, const char *json) {
+  if (!json || !*json) json = "null";
+  if (r->rows_only) {
+    /* one line: JSON's newlines are whitespace outside strings, and
+     * escaped inside them */
+    fprintf(r->csv, "# meta %s ", key);
+    for (const char *c = json; *c; c++) fputc(*c == '\n' ? ' ' : *c, r->csv);
+    fputc('\n', r->csv);
+    return;
+  }
+  char head[128];
+  snprintf(head, sizeof head, ",\n  \"%s\": ", key);
+  append(&r->extra, &r->extra_len, head);
+  append(&r->extra, &r->extra_len, json);
 }
 
 void tb_results_meta_str(tb_results_t *r, const char *key, const char *value) {
   char *v = json_str(value ? value : "");
   if (!v) return;
-  char head[128];
-  snprintf(head, sizeof head, ",\n  \"%s\": ", key);
-  append(&r->extra, &r->extra_len, head);
-  append(&r->extra, &r->extra_len, v);
+  tb_results_meta_raw(r, key, v);
   free(v);
 }
 
 void tb_results_meta_num(tb_results_t *r, const char *key, double value) {
-  char buf[160];
+  char buf[64];
   if (value == (double)(long long)value)
-    snprintf(buf, sizeof buf, ",\n  \"%s\": %lld", key, (long long)value);
+    snprintf(buf, sizeof buf, "%lld", (long long)value);
   else
-    snprintf(buf, sizeof buf, ",\n  \"%s\": %.6g", key, value);
-  append(&r->extra, &r->extra_len, buf);
+    snprintf(buf, sizeof buf, "%.6g", value);
+  tb_results_meta_raw(r, key, buf);
 }
 
-void tb_results_meta_raw(tb_results_t *r, const char *key, const char *json) {
-  char head[128];
-  snprintf(head, sizeof head, ",\n  \"%s\": ", key);
-  append(&r->extra, &r->extra_len, head);
-  append(&r->extra, &r->extra_len, json && *json ? json : "null");
+tb_results_t *tb_results_open_rows(const char *path, char *err, size_t errlen) {
+  tb_results_t *r = calloc(1, sizeof *r);
+  if (!r || !(r->dir = strdup(path))) {
+    free(r);
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  r->rows_only = true;
+  if (!(r->csv = fopen(path, "w"))) {
+    snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+    free_r(r);
+    return NULL;
+  }
+  fprintf(r->csv, "%s\n", TB_RESULTS_HEADER);
+  return r;
+}
+
+int tb_results_add_rows(tb_results_t *r, const char *path, tb_results_meta_fn on_meta, void *ctx, char *err,
+                        size_t errlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    return -1;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int rc = 0;
+  for (unsigned no = 1; (n = getline(&line, &cap, f)) > 0; no++) {
+    if (line[n - 1] != '\n') {
+      snprintf(err, errlen, "%s:%u: the last line is cut short", path, no);
+      rc = -1;
+      break;
+    }
+    if (no == 1) {
+      if (strcmp(line, TB_RESULTS_HEADER "\n")) {
+        snprintf(err, errlen, "%s:1: not a rows file (the header is not " TB_RESULTS_HEADER ")", path);
+        rc = -1;
+        break;
+      }
+      continue;
+    }
+    if (!strncmp(line, "# meta ", 7)) {
+      line[n - 1] = 0;
+      char *key = line + 7, *json = strchr(key, ' ');
+      if (!json || json == key) {
+        snprintf(err, errlen, "%s:%u: a meta line without key and value", path, no);
+        rc = -1;
+        break;
+      }
+      *json++ = 0;
+      if (on_meta)
+        on_meta(ctx, key, json);
+      else
+        tb_results_meta_raw(r, key, json);
+      continue;
+    }
+    if (!row_key_len(line)) {
+      snprintf(err, errlen, "%s:%u: not a results row (fewer than 10 fields)", path, no);
+      rc = -1;
+      break;
+    }
+    put_row_line(r, line);
+  }
+  if (!rc && ferror(f)) {
+    snprintf(err, errlen, "%s: read error", path);
+    rc = -1;
+  }
+  free(line);
+  fclose(f);
+  return rc;
 }
 
 /* First line of a command's output, or "" (git absent, not a checkout). */
@@ -452,6 +538,12 @@ static void put(FILE *f, const char *key, const char *value, bool first) {
 }
 
 int tb_results_commit(tb_results_t *r, char *err, size_t errlen) {
+  if (r->rows_only) {
+    bool ok = !ferror(r->csv) && fclose(r->csv) == 0;
+    if (!ok) snprintf(err, errlen, "%s: write failed: %s", r->dir, strerror(errno));
+    free_r(r);
+    return ok ? 0 : -1;
+  }
   if (r->dup[0] || r->failed) {
     if (r->dup[0])
       snprintf(err, errlen,
@@ -574,6 +666,7 @@ int tb_results_commit(tb_results_t *r, char *err, size_t errlen) {
 void tb_results_abort(tb_results_t *r) {
   if (!r) return;
   if (r->csv) fclose(r->csv);
+  if (r->rows_only) unlink(r->dir);
   if (r->csv_made) unlink(r->csv_tmp);
   if (r->meta_made) unlink(r->meta_tmp);
   if (r->made_dir && r->dir) rmdir(r->dir); /* only when empty: never removes others' files */

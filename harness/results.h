@@ -63,6 +63,21 @@ int tb_results_commit(tb_results_t *r, char *err, size_t errlen);
 /* Remove the temporary files (and DIR if this call created it), free r. */
 void tb_results_abort(tb_results_t *r);
 
+/* Rows files: how a child `testbed run` hands its rows back to the parent
+ * that started it (harness/plan.h). tb_results_open_rows makes r write the
+ * header and its rows to PATH, and every meta key as a line
+ * "# meta KEY JSON"; commit closes it (no meta.json, nothing renamed: the
+ * parent reads it only when the child succeeded). */
+tb_results_t *tb_results_open_rows(const char *path, char *err, size_t errlen);
+
+/* Add the rows of a rows file to r (checked as tb_results_row's are, so
+ * --append's duplicate rule holds) and hand each meta line to on_meta
+ * (key, json) when given, else to tb_results_meta_raw. 0, or -1 with
+ * "PATH:LINE: message" when the file is not a rows file. */
+typedef void (*tb_results_meta_fn)(void *ctx, const char *key, const char *json);
+int tb_results_add_rows(tb_results_t *r, const char *path, tb_results_meta_fn on_meta, void *ctx, char *err,
+                        size_t errlen);
+
 /* The header row, for readers and tests. */
 #define TB_RESULTS_HEADER "experiment,allocator,workload,backend,profile,threads,run,metric,value,unit"
 

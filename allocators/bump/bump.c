@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "tb_alloc.h"
+#include "tb_bump.h"
 #include "tb_check.h"
 #include "tb_lock.h"
 #include "tb_policy.h"
@@ -306,14 +307,42 @@ static bool bump_check(tb_heap_t *h, char *why, size_t len) {
 
 static void bump_stats(tb_heap_t *h, tb_stats_t *st) {
   tb_stats_clear(st);
-  size_t table = h->fixed ? 0 : h->tspace.committed; /* a fixed space's table is inside it */
-  st->committed_bytes = h->space->committed + table;
+  if (h->fixed) {
+    /* A fixed space is the caller's, handed over whole (the harness gives
+     * bump a pre-faulted one sized for the worst case): count the pages
+     * bump has used of it, blocks and table, as its own space would have
+     * committed them. */
+    size_t pg = h->space->page_size;
+    st->committed_bytes = tb_align_up(h->cur - h->base, pg) + tb_align_up(bump_nblocks(h) * sizeof(uint32_t), pg);
+  } else {
+    st->committed_bytes = h->space->committed + h->tspace.committed;
+  }
   st->peak_committed_bytes = st->committed_bytes; /* bump never gives memory back */
   st->metadata_bytes = bump_nblocks(h) * sizeof(uint32_t);
   st->top_bytes = h->lim - h->cur;
   st->largest_free = st->top_bytes;
   st->mallocs = bump_nblocks(h);
   st->grows = h->space->grows;
+}
+
+size_t tb_bump_request_bytes(tb_bump_req_t kind, size_t n, size_t align) {
+  size_t sz = tb_align_up(n ? n : 1, TB_ALIGN_SIZE);
+  switch (kind) {
+  case TB_BUMP_REALLOC:
+    /* grown in place to sz, or moved into a new block of twice n */
+    return 2 * sz;
+  case TB_BUMP_ALIGNED:
+    return sz + (align > TB_ALIGN_SIZE ? align - TB_ALIGN_SIZE : 0); /* the lead before an aligned start */
+  default:
+    return sz;
+  }
+}
+
+size_t tb_bump_fixed_space_bytes(size_t bytes, size_t page_size) {
+  /* bump_create gives the block region four fifths of a fixed space and
+   * its table the top fifth: one 4-byte entry per 16 bytes of region. */
+  size_t region = tb_align_up(bytes, TB_ALIGN_SIZE) + TB_ALIGN_SIZE;
+  return tb_align_up(region + region / 4 + TB_ALIGN_SIZE, page_size);
 }
 
 const tb_allocator_t tb_bump_ops = {

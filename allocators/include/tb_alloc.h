@@ -133,6 +133,15 @@ typedef struct tb_allocator_s {
    * reason in why (NUL-terminated, truncated to len). */
   bool (*check)(tb_heap_t *h, char *why, size_t len);
   void (*stats)(tb_heap_t *h, tb_stats_t *out);
+  /* What a process measuring this allocator needs in its environment, for
+   * allocators that only run at their real speed in a process of their
+   * own (a peer library preloaded with LD_PRELOAD, driven through the
+   * system malloc). Sets env[0..n) to "NAME=VALUE" strings (static
+   * storage; n <= max) and returns n; -1 with the reason in why when the
+   * process cannot be made (library not installed). NULL: nothing to add.
+   * testbed run starts every measured run as a child process and adds
+   * these to each child's environment (harness/README.md). */
+  int (*exec_env)(const char **env, size_t max, char *why, size_t whylen);
 } tb_allocator_t;
 
 /* ---- helpers for allocator implementations ------------------------------------ */

@@ -526,6 +526,110 @@ START_TEST(stop_at_the_peak) {
 }
 END_TEST
 
+
+/* Peak live bytes as the replay reaches them: two streams whose syncs make
+ * both blocks live at once, whatever the trace's recorded figure says; and
+ * a one-stream trace replicated over threads never exceeds the copies'
+ * sum. */
+START_TEST(peak_live_as_replayed) {
+  static tb_op_t s0[] = {{.code = TB_OP_MALLOC, .id = 0, .arg = 1000},
+                         {.code = TB_OP_SYNC, .id = 1, .arg = 0}, /* t1 has its block */
+                         {.code = TB_OP_FREE, .id = 0}};
+  static tb_op_t s1[] = {{.code = TB_OP_MALLOC, .id = 1, .arg = 3000},
+                         {.code = TB_OP_SYNC, .id = 0, .arg = 0}, /* t0 has its block */
+                         {.code = TB_OP_FREE, .id = 1}};
+  static tb_op_t *streams[] = {s0, s1};
+  static size_t lens[] = {3, 3};
+  tb_trace_t t = {.nthreads = 2, .nobjects = 2, .ops = streams, .nops = lens, .total_ops = 4,
+                  .peak_live_bytes = 3000 /* as a recorded order that frees first would say */};
+  char err[512];
+  for (int i = 0; tb_allocator_at(i, 3); i++) {
+    const tb_allocator_t *a = tb_allocator_at(i, 3);
+    for (int warm = 0; warm <= 1; warm++) {
+      tb_replay_cfg_t cfg = {.alloc = a, .touch = TB_TOUCH_TRACE, .validate = true, .warmup = warm};
+      tb_replay_result_t r;
+      ck_assert_msg(tb_replay_run(&t, &cfg, &r, err, sizeof err) == 0, "%s: %s", a->name, err);
+      ck_assert_msg(r.peak_live_bytes == 4000, "%s warm %d: %llu", a->name, warm, (unsigned long long)r.peak_live_bytes);
+    }
+  }
+  /* one stream, 3 copies: at most 3 x its peak, at least its peak */
+  tb_trace_t one;
+  gen_load("mix:ops=3000:live=100", &one);
+  tb_replay_cfg_t cfg = {.alloc = tb_allocator_find("inline", 0), .touch = TB_TOUCH_TRACE, .copies = 3};
+  tb_replay_result_t r;
+  ck_assert_msg(tb_replay_run(&one, &cfg, &r, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_le(r.peak_live_bytes, 3 * one.peak_live_bytes);
+  ck_assert_uint_ge(r.peak_live_bytes, one.peak_live_bytes);
+  cfg.copies = 1; /* one thread: the trace's own order */
+  ck_assert_msg(tb_replay_run(&one, &cfg, &r, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(r.peak_live_bytes, one.peak_live_bytes);
+  tb_trace_free(&one);
+}
+END_TEST
+
+/* The field of one row of csv (allocator, run, metric), as a number; -1
+ * for NA. */
+static double row_value(const char *csv, const char *alloc, unsigned run, const char *metric) {
+  char key[256];
+  snprintf(key, sizeof key, ",%s,", metric);
+  for (const char *l = csv; (l = strstr(l, key)); l++) {
+    const char *bol = l;
+    while (bol > csv && bol[-1] != '\n') bol--;
+    char a[64], pre[64];
+    snprintf(a, sizeof a, ",%s,", alloc);
+    snprintf(pre, sizeof pre, ",%u", run);
+    const char *ap = strstr(bol, a);
+    if (!ap || ap > l) continue;
+    if (strncmp(l - strlen(pre), pre, strlen(pre))) continue;
+    const char *v = l + strlen(key);
+    return !strncmp(v, "NA", 2) ? -1 : strtod(v, NULL);
+  }
+  ck_abort_msg("no row %s run %u %s", alloc, run, metric);
+  return -1;
+}
+
+/* The timing protocols: every run is a fresh process (glibc's second run
+ * faults as much as its first, as the designs' do); under warm, an
+ * untimed replay on the same heap comes first, so a design that keeps its
+ * memory takes (nearly) no faults in the window, and its counters count
+ * the window alone. bump is pre-faulted in every touch mode. */
+START_TEST(timing_protocols) {
+  const char *path = tmp("proto.txt");
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fprintf(f, "testbed-trace 1\n");
+  for (int i = 0; i < 64; i++) fprintf(f, "0 malloc %d 4000\n", i); /* 256 KB, below any large threshold */
+  for (int i = 0; i < 64; i++) fprintf(f, "0 free %d\n", i);
+  ck_assert_int_eq(fclose(f), 0);
+  long page = sysconf(_SC_PAGESIZE);
+  double pages = 64.0 * 4000 / (double)page;
+  const char *out[2] = {tmp("proto-fresh"), tmp("proto-warm")};
+  for (int warm = 0; warm <= 1; warm++) {
+    const char *args[] = {"run", "--allocator", "inline,glibc,bump", "--workload", path, "--runs", "2", "--out",
+                          out[warm], "--backend", "none", "--touch", "full", "--protocol", warm ? "warm" : "fresh",
+                          NULL};
+    char *csv = strdup(run_results(args, out[warm]));
+    for (unsigned run = 1; run <= 2; run++) {
+      ck_assert(row_value(csv, "inline", run, "warmup_replays") == warm);
+      ck_assert(row_value(csv, "bump", run, "page_faults") < pages / 4); /* pre-faulted, touch full or not */
+      double in = row_value(csv, "inline", run, "page_faults"), gl = row_value(csv, "glibc", run, "page_faults");
+      if (warm) {
+        ck_assert_msg(in < pages / 4, "warm inline run %u: %g faults", run, in);
+      } else {
+        ck_assert_msg(in >= pages / 2, "fresh inline run %u: %g faults", run, in);
+        ck_assert_msg(gl >= pages / 2, "fresh glibc run %u: %g faults (a process of its own)", run, gl);
+      }
+      if (tb_stats_enabled()) ck_assert(row_value(csv, "inline", run, "mallocs") == 64);
+    }
+    char mpath[600];
+    snprintf(mpath, sizeof mpath, "%s/meta.json", out[warm]);
+    char *meta = get_file(mpath);
+    ck_assert_ptr_nonnull(strstr(meta, warm ? "\"protocol\": \"warm\"" : "\"protocol\": \"fresh\""));
+    free(csv);
+  }
+}
+END_TEST
+
 START_TEST(run_end_to_end) {
   const char *out = tmp("good-out");
   const char *args[] = {"run", "--allocator", "glibc,bump", "--workload", "gen:larson:threads=2:slots=20:ops=50:rounds=2",
@@ -533,7 +637,7 @@ START_TEST(run_end_to_end) {
   char *csv = run_results(args, out);
   ck_assert(strncmp(csv, "# command: ", 11) == 0);
   ck_assert_ptr_nonnull(strstr(csv, "\n" TB_RESULTS_HEADER "\n"));
-  /* 2 allocators x 2 runs x (9 replay metrics + every statistic) rows,
+  /* 2 allocators x 2 runs x (11 replay metrics + every statistic) rows,
    * each at level 3, 2 threads. */
   int rows = 0;
   bool all_l3 = true;
@@ -542,7 +646,7 @@ START_TEST(run_end_to_end) {
     all_l3 = all_l3 && !strncmp(l + 1, "e2e:l3,", 7);
   }
 #define ONE(name, unit, kind, desc) +1
-  ck_assert_int_eq(rows, 2 * 2 * (9 TB_STAT_FIELDS(ONE)));
+  ck_assert_int_eq(rows, 2 * 2 * (11 TB_STAT_FIELDS(ONE)));
 #undef ONE
   ck_assert(all_l3);
   ck_assert_ptr_nonnull(strstr(csv, "e2e:l3,glibc,larson:threads=2:slots=20:ops=50:rounds=2,replay,host,2,2,peak_heap_bytes,NA,B"));
@@ -580,6 +684,8 @@ int main(int argc, char **argv) {
   tcase_add_loop_test(tc, run_bad_inputs, 0, (int)(sizeof bad_runs / sizeof bad_runs[0]));
   tcase_add_test(tc, stop_at_the_peak);
   tcase_add_test(tc, run_end_to_end);
+  tcase_add_test(tc, peak_live_as_replayed);
+  tcase_add_test(tc, timing_protocols);
   suite_add_tcase(s, tc);
   return tb_test_run(s, dir);
 }
