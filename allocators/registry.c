@@ -26,6 +26,9 @@ TB_DESIGN_LEVELS(oobarr)
 #ifdef TB_HAVE_OOB_M32
 TB_DESIGN_LEVELS(oobm32)
 #endif
+#ifdef TB_HAVE_OOB_MAP
+TB_DESIGN_LEVELS(oobmap)
+#endif
 
 #define TB_ROW(p) {&tb_##p##_ops_l0, &tb_##p##_ops_l1, &tb_##p##_ops_l2, &tb_##p##_ops_l3}
 #define TB_REF(x) {&x, &x, &x, &x}
@@ -43,6 +46,9 @@ static const tb_allocator_t *const table[][4] = {
 #endif
 #ifdef TB_HAVE_OOB_M32
     TB_ROW(oobm32),
+#endif
+#ifdef TB_HAVE_OOB_MAP
+    TB_ROW(oobmap),
 #endif
     TB_REF(tb_glibc_ops),
     TB_REF(tb_bump_ops),

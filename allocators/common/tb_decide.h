@@ -59,6 +59,13 @@
 #ifndef TBD_MIN_BLOCK
 #error "a design defines TBD_MIN_BLOCK and the tbd_* interface before including tb_decide.h"
 #endif
+/* TBD_WORD: the in-band bytes of a block in use (header or back-pointer):
+ * TB_WORD unless the design defines it (oob-map has none: 0). */
+#ifndef TBD_WORD
+#define TBD_WORD TB_WORD
+#endif
+/* The block size of a request (tb_policy.h), 0 when it is too large. */
+static tb_always_inline size_t tbd_block_size(size_t n) { return tb_block_size_word(n, TBD_WORD, TBD_MIN_BLOCK); }
 _Static_assert(TBD_MIN_BLOCK >= TB_ALIGN_SIZE && (TBD_MIN_BLOCK & TB_ALIGN_MASK) == 0,
                "a minimum block is a multiple of 16");
 
@@ -176,7 +183,7 @@ static tb_always_inline bool tbd_grow_fits(size_t have, size_t next, size_t s) {
  * for a block of the space that stays small, else exactly n. When the room
  * cannot be had the design asks for n (tbd_move_request(...) != n). */
 static tb_always_inline size_t tbd_move_request(bool large, size_t s, size_t n, bool can_grow) {
-  return !large && !tb_is_large(s, can_grow) ? tb_realloc_room(s) - TB_WORD : n;
+  return !large && !tb_is_large(s, can_grow) ? tb_realloc_room(s) - TBD_WORD : n;
 }
 
 #endif /* TB_DECIDE_H */

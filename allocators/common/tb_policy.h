@@ -113,12 +113,14 @@ _Static_assert(TB_NSMALL + TB_LARGE_PER_POW2 * 16 == TB_NBINS, "bin count");
 
 static inline size_t tb_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 
-/* Block size for a request, or 0 if the request is too large. */
-static inline size_t tb_block_size(size_t n, size_t min_block) {
+/* Block size for a request with `word` in-band bytes per block (TB_WORD;
+ * 0 for oob-map, which has none), or 0 if the request is too large. */
+static inline size_t tb_block_size_word(size_t n, size_t word, size_t min_block) {
   if (n > TB_MAX_REQUEST) return 0;
-  size_t s = (n + TB_WORD + TB_ALIGN_MASK) & ~TB_ALIGN_MASK;
+  size_t s = (n + word + TB_ALIGN_MASK) & ~TB_ALIGN_MASK;
   return s < min_block ? min_block : s;
 }
+static inline size_t tb_block_size(size_t n, size_t min_block) { return tb_block_size_word(n, TB_WORD, min_block); }
 
 static inline bool tb_is_small(size_t block_size) { return block_size <= TB_SMALL_MAX; }
 

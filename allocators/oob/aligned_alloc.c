@@ -7,7 +7,7 @@
 
 static void *oob_aligned_core(tb_heap_t *h, size_t a, size_t n) {
   if (a <= TB_ALIGN_SIZE) return oob_malloc_core(h, n);
-  size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+  size_t s = tbd_block_size(n);
   if (!s || a > TB_MAX_REQUEST || !oob_rec_ready(h)) {
     errno = ENOMEM;
     return NULL;

@@ -36,7 +36,12 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
       w->large_blocks++;
       w->live_blocks++;
       w->live_bytes += oob_size(r) - (uint64_t)r->prev * TB_ALIGN_SIZE;
+#if OOB_MAP
+      if (amap_large_get(&h->large, (const void *)(uintptr_t)(r->off + TB_WORD)) != i)
+        OOB_FAIL("large block record %u: the large map does not name it", i);
+#else
       if (*(const uint64_t *)(uintptr_t)r->off != i) OOB_FAIL("large block record %u: back-pointer differs", i);
+#endif
       continue;
     }
 #if OOB_BINS_ARRAY
@@ -88,6 +93,9 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
       w->free_blocks++;
       w->free_bytes += sz;
       if (sz > w->largest_free) w->largest_free = sz;
+#if OOB_MAP
+      if (amap_get(&h->amap, r->off + TB_WORD) != 0) OOB_FAIL("free block of record %u has a map entry", i);
+#endif
 #if OOB_BINS_ARRAY
     } else if (s == OOB_PARKED) {
       /* Free but held off the bins; its word is the one it had in use. */
@@ -99,9 +107,14 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
 #endif
     } else {
       w->live_blocks++;
-      w->live_bytes += sz - TB_WORD;
+      w->live_bytes += sz - OOB_WORD;
+#if OOB_MAP
+      if (amap_get(&h->amap, r->off + TB_WORD) != i) OOB_FAIL("block of record %u: map entry names %u", i,
+                                                             amap_get(&h->amap, r->off + TB_WORD));
+#else
       if (*oob_word(h, r->off) != i) OOB_FAIL("block of record %u: back-pointer names %llu", i,
                                              (unsigned long long)*oob_word(h, r->off));
+#endif
     }
     w->blocks++;
     prev_free = s == OOB_FREE;
@@ -118,6 +131,20 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
                                        (unsigned long long)used_or_free, (unsigned long long)walked);
   uint64_t top = h->limit - h->top_off;
   if (top > w->largest_free) w->largest_free = top;
+#if OOB_MAP
+  /* The map: it covers the region, and holds exactly the blocks in use
+   * (each found under its own start above, so no other entry is set: no
+   * free block, interior, top or uncommitted granule). */
+  if (h->amap.cover < h->limit + TB_WORD) OOB_FAIL("map covers %zu bytes, the region %llu", h->amap.cover,
+                                                   (unsigned long long)(h->limit + TB_WORD));
+  uint64_t entries = amap_count(&h->amap, h->amap.cover);
+  if (entries != w->live_blocks - w->large_blocks)
+    OOB_FAIL("map holds %llu entries for %llu blocks in use", (unsigned long long)entries,
+             (unsigned long long)(w->live_blocks - w->large_blocks));
+  if (h->large.n != w->large_blocks || 2 * h->large.n > h->large.cap)
+    OOB_FAIL("large map holds %zu keys (capacity %zu) for %llu large blocks", h->large.n, h->large.cap,
+             (unsigned long long)w->large_blocks);
+#endif
   /* Bins and bitmap. */
   uint64_t binned = 0;
 #if OOB_BINS_ARRAY
@@ -227,6 +254,9 @@ static void oob_stats(tb_heap_t *h, tb_stats_t *st) {
      * included: the word stays reserved in front of every block). */
 #if OOB_BINS_ARRAY
     st->metadata_bytes = h->rec_space.committed + h->bin_space.committed + TB_WORD * (w.blocks + w.large_blocks);
+#elif OOB_MAP
+    /* No word in band: the records and both maps. */
+    st->metadata_bytes = h->rec_space.committed + amap_committed(&h->amap) + amap_large_committed(&h->large);
 #else
     st->metadata_bytes = h->rec_space.committed + TB_WORD * (w.blocks + w.large_blocks);
 #endif
@@ -240,3 +270,23 @@ static void oob_stats(tb_heap_t *h, tb_stats_t *st) {
   }
   oob_unlock(h, taken);
 }
+
+#if OOB_MAP && TB_CHECK_LEVEL >= 1
+/* free/realloc/usable_size of p found no block in use in the map (check
+ * level >= 1): say what p is, from the records, and die. */
+TB_INTERNAL _Noreturn tb_noinline void oob_map_fatal(tb_heap_t *h, const void *p) {
+  uintptr_t u = (uintptr_t)p - (uintptr_t)h->base;
+  if (u >= h->limit + TB_WORD) tb_fatal("oob-map", "invalid pointer (not from this heap) or double free of a large block:", p);
+  if (u >= h->top_off + TB_WORD) tb_fatal("oob-map", "invalid pointer or double free (in the unused top of the heap):", p);
+  for (uint32_t i = 1; i < h->nrec; i++) {
+    const oob_rec_t *r = &h->rec[i];
+    unsigned s = oob_status(r);
+    uint64_t start = r->off + TB_WORD;
+    if ((s != OOB_USED && s != OOB_FREE) || u < start || u >= start + oob_size(r)) continue;
+    if (s == OOB_USED) tb_fatal("oob-map", "invalid pointer (inside a block in use, not its start):", p);
+    if (u == start) tb_fatal("oob-map", "double free (the block is free):", p);
+    tb_fatal("oob-map", "double free or invalid pointer (inside a free block):", p);
+  }
+  tb_fatal("oob-map", "invalid pointer (no block there):", p);
+}
+#endif

@@ -7,6 +7,9 @@ static void oob_large_unmap(tb_heap_t *h, uint32_t i) {
   uintptr_t user = (uintptr_t)r->off + TB_WORD;
   size_t len = oob_size(r);
   space_unmap(h->space, (void *)(user - (uintptr_t)r->prev * TB_ALIGN_SIZE), len);
+#if OOB_MAP
+  amap_large_del(&h->large, (const void *)user);
+#endif
   h->large_bytes -= len;
   oob_rec_recycle(h, i);
 }
@@ -23,6 +26,7 @@ TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *user) {
     oob_large_unmap(h, i);
     return;
   }
+  oob_unframe(h, user);
   uint64_t size = oob_size(r);
   uint32_t n = r->next;
   if (n && oob_status(&h->rec[n]) == OOB_FREE) {
@@ -204,6 +208,7 @@ static tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, cons
   oob_rec_t *rec = h->rec, *r = &rec[i];
   uint64_t sz = r->size;
   uint32_t n = r->next, pv = r->prev;
+  if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED)) oob_unframe(h, p); /* oob-map: its entry goes */
   if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED) && (!pv || oob_status(&rec[pv]) != OOB_FREE)) {
     if (!n) {
       h->top_off = (uint64_t)((const uint8_t *)p - h->base) - TB_WORD;

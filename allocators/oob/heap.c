@@ -21,6 +21,19 @@ static tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
     errno = rc;
     return NULL;
   }
+#if OOB_MAP
+  /* The address maps, each in its own space on the same os table: the
+   * flat one reserved for the whole region, committed as far as it is. */
+  rc = amap_init(&h->amap, h->space->reserved, h->space->committed, h->space->os);
+  if (!rc && (rc = amap_large_init(&h->large, h->space->os)) != 0) amap_destroy(&h->amap);
+  if (rc) {
+    space_destroy(&h->rec_space);
+    tb_heap_space_close(h->space, &h->own_space);
+    free(h);
+    errno = rc;
+    return NULL;
+  }
+#endif
 #if OOB_BINS_ARRAY
   /* The bins' arrays: their own space on the same os table, every bin
    * (1..127) starting with OOB_BIN_CAP0 entries, so that no bin is short. */
@@ -50,7 +63,7 @@ static tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
   h->limit = h->space->committed >= 2 * TB_WORD ? h->space->committed - TB_WORD : TB_WORD;
   h->locked = opts && opts->mode == TB_MODE_LOCKED;
   tb_stats_reset(&h->st);
-#if OOB_BINS_ARRAY
+#if OOB_BINS_ARRAY || OOB_MAP
   h->peak = oob_committed(h);
 #else
   h->peak = h->space->committed + h->rec_space.committed;
@@ -74,6 +87,10 @@ static void oob_destroy(tb_heap_t *h) {
 #if OOB_BINS_ARRAY
   space_destroy(&h->bin_space);
 #endif
+#if OOB_MAP
+  amap_destroy(&h->amap);
+  amap_large_destroy(&h->large);
+#endif
   tb_heap_space_close(h->space, &h->own_space);
   free(h);
 }
@@ -96,6 +113,14 @@ TB_INTERNAL bool oob_grow_space(tb_heap_t *h, size_t need) {
   if (need > h->space->reserved || h->top_off > h->space->reserved - need - TB_WORD) return false;
   if (space_grow_to(h->space, h->top_off + need + TB_WORD) != 0) return false;
   h->limit = h->space->committed - TB_WORD;
+#if OOB_MAP
+  /* The map grows with the region; where it cannot, the region beyond what
+   * it covers stays unused (no block could be found there). */
+  if (amap_cover(&h->amap, h->space->committed) != 0) {
+    if (h->amap.cover - TB_WORD < h->limit) h->limit = h->amap.cover - TB_WORD;
+    if (h->limit - h->top_off < need) return false;
+  }
+#endif
   TB_STAT_INC(h->st, grows);
   uint64_t c = oob_committed(h);
   if (c > h->peak) h->peak = c;

@@ -78,6 +78,9 @@ TB_INTERNAL tb_always_inline uint32_t oob_take(tb_heap_t *h, size_t s, uint64_t 
 TB_INTERNAL void *oob_large_map(tb_heap_t *h, size_t len, size_t align) {
   size_t pad = align > TB_ALIGN_SIZE ? align : TB_ALIGN_SIZE;
   size_t total = len > SIZE_MAX - pad ? 0 : space_page_round(h->space, len + pad);
+#if OOB_MAP
+  if (!amap_large_ready(&h->large)) total = 0; /* no room to find it again */
+#endif
   if (!total) {
     errno = ENOMEM;
     return NULL;
@@ -87,15 +90,19 @@ TB_INTERNAL void *oob_large_map(tb_heap_t *h, size_t len, size_t align) {
     errno = ENOMEM;
     return NULL;
   }
-  uintptr_t user = tb_align_up((uintptr_t)m + TB_WORD, pad);
+  uintptr_t user = tb_align_up((uintptr_t)m + OOB_WORD, pad);
   uint32_t i = oob_rec_new(h);
   oob_rec_t *r = &h->rec[i];
   r->off = (uint64_t)(user - TB_WORD);
   oob_set(r, total, OOB_LARGE);
   r->prev = (uint32_t)((user - (uintptr_t)m) / TB_ALIGN_SIZE);
   r->next = r->fd = r->bk = 0;
+#if OOB_MAP
+  amap_large_put(&h->large, (void *)user, i);
+#else
   *(uint64_t *)(user - TB_WORD) = i;
   TB_STAT_ADD(h->st, user_bytes_written, TB_WORD);
+#endif
   h->large_bytes += total;
   uint64_t c = oob_committed(h);
   if (c > h->peak) h->peak = c;
@@ -103,7 +110,7 @@ TB_INTERNAL void *oob_large_map(tb_heap_t *h, size_t len, size_t align) {
 }
 
 TB_INTERNAL void *oob_malloc_core(tb_heap_t *h, size_t n) {
-  size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+  size_t s = tbd_block_size(n);
   if (tb_unlikely(!s) || tb_unlikely(!oob_rec_ready(h))) {
     errno = ENOMEM;
     return NULL;
@@ -144,7 +151,7 @@ static tb_always_inline void oob_split_tail(tb_heap_t *h, uint32_t i, uint32_t j
  * the exact-fit and top paths keep few registers (the remainder's entry
  * needs several). n is small, nb the first non-empty bin above its bin. */
 static tb_noinline void *oob_malloc_split_fast(tb_heap_t *h, size_t n, unsigned nb) {
-  size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+  size_t s = tbd_block_size(n);
   oob_rec_t *rec = h->rec;
   uint32_t i;
   /* The entry gives the size; the remainder's bin must take it without
@@ -205,11 +212,11 @@ static tb_always_inline unsigned oob_step2_bin(const tb_heap_t *h, unsigned b) {
 static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
 #if OOB_BINS_ARRAY
   /* A short bin or a parked block: the general way repairs them first. */
-  if (tb_likely(n <= TB_SMALL_MAX - TB_WORD) && tb_likely(oob_bins_clear(h))) {
+  if (tb_likely(n <= TB_SMALL_MAX - OOB_WORD) && tb_likely(oob_bins_clear(h))) {
 #else
-  if (tb_likely(n <= TB_SMALL_MAX - TB_WORD)) {
+  if (tb_likely(n <= TB_SMALL_MAX - OOB_WORD)) {
 #endif
-    size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+    size_t s = tbd_block_size(n);
     unsigned b = (unsigned)(s >> TB_ALIGN_SHIFT);
     oob_rec_t *rec = h->rec;
 #if OOB_BINS_ARRAY
@@ -321,6 +328,6 @@ static void *oob_calloc(tb_heap_t *h, size_t n, size_t size) {
   /* Freed blocks keep their old content; zero what the caller asked for,
    * unless the block is a fresh mapping (tb_calloc_clears). (The caller's
    * bytes, not metadata: not counted as user_bytes_written.) */
-  if (p && tb_calloc_clears(tb_block_size(t, OOB_MIN_BLOCK), h->can_grow)) memset(p, 0, t);
+  if (p && tb_calloc_clears(tbd_block_size(t), h->can_grow)) memset(p, 0, t);
   return p;
 }

@@ -112,6 +112,24 @@
 #include "tb_lock.h"
 #include "tb_policy.h"
 
+/* OOB_MAP=1 builds `oob-map` (allocators/oob-map/README.md): no
+ * back-pointer word; free(p) and usable_size(p) find the record through an
+ * address map (amap.h), and a block's bytes run from its user pointer to
+ * the next block's. Offsets keep oob's coordinates (a record's off is
+ * user pointer - 8 - base), so nothing else changes. Lists only. */
+#ifndef OOB_MAP
+#define OOB_MAP 0
+#endif
+#if OOB_MAP && OOB_BINS_ARRAY
+#error "oob-map is built with list bins"
+#endif
+#if OOB_MAP
+#include "amap.h"
+#define OOB_WORD ((size_t)0) /* in-band bytes per block in use */
+#else
+#define OOB_WORD TB_WORD
+#endif
+
 /* The minimum block: 16 bytes (the back-pointer and 8 bytes of data);
  * the variant oob-m32 is built with OOB_MIN_BLOCK_BYTES=32, inline's
  * minimum block, and then places every block exactly where inline does. */
@@ -212,6 +230,10 @@ struct tb_heap_s {
   uint64_t bin_used;     /* bytes of bin_space handed to arrays, from its start */
   space_t bin_space;     /* the bins' arrays */
 #endif
+#if OOB_MAP
+  amap_t amap;           /* user address -> record of the block in use starting there */
+  amap_large_t large;    /* the same for large blocks */
+#endif
 };
 
 /* ---- record helpers --------------------------------------------------------- */
@@ -272,6 +294,19 @@ static inline void oob_assert_top(tb_heap_t *h) {
 /* The back-pointer word of a block at offset off. */
 static inline uint64_t *oob_word(tb_heap_t *h, uint64_t off) { return (uint64_t *)(void *)(h->base + off); }
 
+#if OOB_MAP
+/* Record i's block at offset off is handed out: its map entry names it
+ * (nothing is written to user memory). */
+static inline void *oob_enframe(tb_heap_t *h, uint32_t i, uint64_t off) {
+  amap_set(&h->amap, off + TB_WORD, i);
+  return h->base + off + TB_WORD;
+}
+
+/* The block in use at user pointer p (not large) goes: its entry is cleared. */
+static inline void oob_unframe(tb_heap_t *h, const void *p) {
+  amap_set(&h->amap, (uint64_t)((const uint8_t *)p - h->base), 0);
+}
+#else
 /* Write the back-pointer of record i, whose block starts at off (the one
  * user-memory write per block). */
 static inline void *oob_enframe(tb_heap_t *h, uint32_t i, uint64_t off) {
@@ -282,6 +317,12 @@ static inline void *oob_enframe(tb_heap_t *h, uint32_t i, uint64_t off) {
   OOB_ASSERT_USED(h, i); /* every block handed out from the space ends here */
   return w + 1;
 }
+
+static inline void oob_unframe(tb_heap_t *h, const void *p) { /* the word stays as it is */
+  (void)h;
+  (void)p;
+}
+#endif
 
 TB_INTERNAL bool oob_rec_grow(tb_heap_t *h);
 
@@ -304,6 +345,9 @@ static inline bool oob_rec_ready(tb_heap_t *h) {
 static inline uint64_t oob_committed(const tb_heap_t *h) {
 #if OOB_BINS_ARRAY
   return h->space->committed + h->rec_space.committed + h->large_bytes + h->bin_space.committed;
+#elif OOB_MAP
+  return h->space->committed + h->rec_space.committed + h->large_bytes + amap_committed(&h->amap) +
+         amap_large_committed(&h->large);
 #else
   return h->space->committed + h->rec_space.committed + h->large_bytes;
 #endif
@@ -494,6 +538,7 @@ static inline void oob_bin_move(tb_heap_t *h, uint32_t i, unsigned from, unsigne
 /* ---- the interface of the shared decisions (tb_decide.h) ------------------------ */
 
 #define TBD_MIN_BLOCK OOB_MIN_BLOCK
+#define TBD_WORD OOB_WORD
 #if OOB_BINS_ARRAY
 typedef uint32_t tbd_cur_t; /* a position in a bin's array (newest at the end) */
 static tb_always_inline bool tbd_bin_first(tb_heap_t *h, unsigned b, tbd_cur_t *c) {
@@ -526,13 +571,26 @@ static tb_always_inline size_t tbd_cur_size(tb_heap_t *h, unsigned b, const tbd_
 
 /* The record of user pointer p. At check level >= 1 the round trip is
  * validated and misuse is fatal. */
+#if OOB_MAP && TB_CHECK_LEVEL >= 1
+TB_INTERNAL _Noreturn tb_noinline void oob_map_fatal(tb_heap_t *h, const void *p); /* check.c */
+#endif
 static inline uint32_t oob_get_rec(tb_heap_t *h, const void *p) {
 #if TB_CHECK_LEVEL >= 1
   if ((uintptr_t)p & TB_ALIGN_MASK) tb_fatal("oob", "free/realloc of a misaligned pointer (not from this heap)", p);
 #endif
+#if OOB_MAP
+  /* Pointers into the committed region are in the flat map; any other is a
+   * large block or nothing of ours. Entries beyond the top are 0. */
+  uintptr_t u = (uintptr_t)p - (uintptr_t)h->base;
+  uint64_t i = tb_likely(u < h->limit + TB_WORD) ? h->amap.e[u >> AMAP_GRANULE_SHIFT] : amap_large_get(&h->large, p);
+#if TB_CHECK_LEVEL >= 1
+  if (i == 0) oob_map_fatal(h, p);
+#endif
+#else
   uint64_t i = ((const uint64_t *)p)[-1];
   (void)h; /* unused at level 0 with statistics off */
   TB_STAT_ADD(h->st, user_bytes_read, TB_WORD);
+#endif
 #if TB_CHECK_LEVEL >= 1
   if (i == 0 || i >= h->nrec) tb_fatal("oob", "invalid pointer (back-pointer names no record):", p);
   const oob_rec_t *r = &h->rec[i];

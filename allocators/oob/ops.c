@@ -1,12 +1,17 @@
 /* ops.c: the operations table of the oob design at this check level, for
  * the variant this copy is built with: the bin representation
- * (OOB_BINS_ARRAY) and the minimum block (OOB_MIN_BLOCK_BYTES). */
+ * (OOB_BINS_ARRAY), the minimum block (OOB_MIN_BLOCK_BYTES) and the address
+ * map instead of back-pointers (OOB_MAP). */
 #include "oob.h"
 
 #if OOB_BINS_ARRAY
 const tb_allocator_t TB_OPS_SYMBOL(oobarr) = {
     .name = "oob-array",
     .description = "out-of-band metadata as oob, bins as dense arrays scanned linearly",
+#elif OOB_MAP
+const tb_allocator_t TB_OPS_SYMBOL(oobmap) = {
+    .name = "oob-map",
+    .description = "oob without the back-pointer: blocks end to end, records found through an address map",
 #elif OOB_MIN_BLOCK_BYTES == 32
 const tb_allocator_t TB_OPS_SYMBOL(oobm32) = {
     .name = "oob-m32",

@@ -8,7 +8,7 @@
 static size_t oob_usable_of(tb_heap_t *h, uint32_t i) {
   const oob_rec_t *r = &h->rec[i];
   if (oob_status(r) == OOB_LARGE) return oob_size(r) - (size_t)r->prev * TB_ALIGN_SIZE;
-  return oob_size(r) - TB_WORD;
+  return oob_size(r) - OOB_WORD;
 }
 
 static size_t oob_usable_size(tb_heap_t *h, const void *p) {
@@ -105,7 +105,7 @@ static tb_always_inline void *oob_move_unlocked(tb_heap_t *h, uint32_t i, size_t
 static tb_noinline void *oob_move_copy_unlocked(tb_heap_t *h, uint32_t i, void *p, uint64_t have, size_t s, size_t n) {
   void *q = oob_move_unlocked(h, i, s, n);
   if (q) {
-    memcpy(q, p, have - TB_WORD); /* have - 8 < n: the whole old block */
+    memcpy(q, p, have - OOB_WORD); /* have - OOB_WORD < n: the whole old block */
     TB_STAT_INC(h->st, frees);
     oob_release_unlocked(h, i, p);
   }
@@ -143,7 +143,7 @@ static tb_noinline void *oob_realloc_general(tb_heap_t *h, void *p, size_t n, ui
     goto out;
   }
   TB_STAT_INC(h->st, reallocs);
-  size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+  size_t s = tbd_block_size(n);
   if (!s) {
     errno = ENOMEM;
     goto out;
@@ -178,7 +178,7 @@ out:
 }
 
 static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
-  if (tb_likely(p && n - 1 < TB_SMALL_MAX - TB_WORD) && tb_likely(oob_unlocked(h))) {
+  if (tb_likely(p && n - 1 < TB_SMALL_MAX - OOB_WORD) && tb_likely(oob_unlocked(h))) {
     /* The fast path of an unlocked call (every level) for a small block
      * that stays small: keep (or shrink) in place, grow into the top or a
      * free successor that is large enough, or move when the successor is
@@ -188,7 +188,7 @@ static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
     uint32_t i = oob_get_rec(h, p);
     oob_rec_t *r = &h->rec[i];
     uint64_t sz = r->size, have = sz & ~OOB_STATUS_MASK;
-    size_t s = tb_block_size(n, OOB_MIN_BLOCK);
+    size_t s = tbd_block_size(n);
     uint32_t nx = r->next;
     if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED)) {
       tbd_realloc_t c = tbd_realloc_case(false, have, 0, n, s, false /* s is small: never large */);

@@ -199,8 +199,10 @@ int main(int argc, char **argv) {
     OTHER = "oob";
   else if (strcmp(NAME, "oob-m32") == 0)
     OTHER = NULL; /* places as inline, not as oob (test_placement) */
+  else if (strcmp(NAME, "oob-map") == 0)
+    OTHER = NULL; /* no in-band word: its block sizes are not oob's */
   else if (strcmp(NAME, "oob") != 0) {
-    fprintf(stderr, "test_oob_same: %s is not a variant of oob (oob, oob-array, oob-m32)\n", NAME);
+    fprintf(stderr, "test_oob_same: %s is not a variant of oob (oob, oob-array, oob-m32, oob-map)\n", NAME);
     return 2;
   }
   if (!tb_allocator_find(NAME, 0)) {
