@@ -34,7 +34,7 @@ BW = 0.8 / (NAL > 0 ? NAL : 1)
 # x of a bar: workload slot plus the allocator's offset inside it
 barx(w, a) = idx(w, WORKLOADS) + (idx(a, ALLOCS) - (NAL + 1) / 2.0) * BW
 # Fixed colours per allocator name so a colour means the same in every figure.
-acolor(a) = a eq 'inline' ? 0x1f77b4 : a eq 'oob' ? 0xd62728 : a eq 'oob-m32' ? 0xe377c2 : a eq 'oob-array' ? 0xff7f0e : a eq 'glibc' ? 0x7f7f7f : \
+acolor(a) = a eq 'inline' ? 0x1f77b4 : a eq 'oob' ? 0xd62728 : a eq 'oob-m32' ? 0xe377c2 : a eq 'oob-array' ? 0xff7f0e : a eq 'oob-map' ? 0x393b79 : a eq 'glibc' ? 0x7f7f7f : \
             a eq 'bump' ? 0xbcbd22 : a eq 'jemalloc' ? 0x2ca02c : a eq 'mimalloc' ? 0x9467bd : \
             a eq 'tcmalloc' ? 0x8c564b : 0x17becf
 
