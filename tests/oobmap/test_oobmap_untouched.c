@@ -46,6 +46,15 @@ static void on_fault(int sig, siginfo_t *si, void *ctx) {
   _exit(3);
 }
 
+static void guard_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &sa, NULL);
+  sigaction(SIGBUS, &sa, NULL);
+}
+
 /* Close (PROT_NONE) or open the whole user region. */
 static void region(bool open) {
   if (mprotect(buf, BUF_SIZE, open ? PROT_READ | PROT_WRITE : PROT_NONE) != 0) {
@@ -76,12 +85,7 @@ typedef struct {
 static void run(int level, uint64_t seed, long nops) {
   const tb_allocator_t *A = tb_allocator_find("oob-map", level);
   ck_assert_ptr_nonnull(A);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_fault;
-  sa.sa_flags = SA_SIGINFO;
-  sigaction(SIGSEGV, &sa, NULL);
-  sigaction(SIGBUS, &sa, NULL);
+  guard_install();
   space_t sp;
   ck_assert_int_eq(space_init_fixed(&sp, buf, sizeof buf), 0);
   tb_rng_t r = {seed};
@@ -221,12 +225,7 @@ END_TEST
  * nothing if closing the region did not work here): reading the closed
  * region exits with the handler's status. */
 START_TEST(t_guard_works) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_fault;
-  sa.sa_flags = SA_SIGINFO;
-  sigaction(SIGSEGV, &sa, NULL);
-  sigaction(SIGBUS, &sa, NULL);
+  guard_install();
   current_op = "the guard test's own read";
   region(false);
   volatile unsigned char c = buf[4096 + 17];
