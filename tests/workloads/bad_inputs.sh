@@ -70,7 +70,7 @@ expect 2 "no parameter 'bogus'" "$tb" gen one_alloc bogus=1 -o "$d/x.tbt"
 absent "$d/x.tbt"
 
 # papi:NOSUCH: a clear error up front (exit 2), not "recorded as NA" and then a failure.
-if "$tb" list 2>/dev/null | grep -q '^ *papi'; then
+if "$tb" list 2>/dev/null | grep -q '^ *papi  *available'; then
   expect 2 "backend papi:NOSUCH: papi: no event can be counted here (NOSUCH" "$tb" run --allocator inline --workload gen:one_alloc:n=10 --runs 1 --backend papi:NOSUCH --out "$d/papi"
   if grep -q "recorded as NA" "$d/err"; then echo "FAIL: papi:NOSUCH said 'recorded as NA'"; fails=$((fails + 1)); fi
   absent "$d/papi"
