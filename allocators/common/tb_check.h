@@ -94,6 +94,14 @@ static inline bool tb_check_walk_due(unsigned long long *ops) {
 #define TB_INTERNAL
 #endif
 #define TB_OPS_SYMBOL(prefix) TB_OPS_SYMBOL_(prefix, TB_CHECK_LEVEL)
+/* The members of a design's operations table that every design fills
+ * alike: its check level and its functions <p>_create, <p>_destroy,
+ * <p>_malloc, <p>_free, <p>_calloc, <p>_realloc, <p>_aligned_alloc,
+ * <p>_usable_size, <p>_check_op (ops->check) and <p>_stats. */
+#define TB_OPS_FUNCTIONS(p)                                                                     \
+  .check_level = TB_CHECK_LEVEL, .create = p##_create, .destroy = p##_destroy, .malloc = p##_malloc, \
+  .free = p##_free, .calloc = p##_calloc, .realloc = p##_realloc, .aligned_alloc = p##_aligned_alloc, \
+  .usable_size = p##_usable_size, .check = p##_check_op, .stats = p##_stats
 #define TB_OPS_SYMBOL_(p, l) TB_OPS_SYMBOL__(p, l)
 #define TB_OPS_SYMBOL__(p, l) tb_##p##_ops_l##l
 

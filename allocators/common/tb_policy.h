@@ -86,6 +86,7 @@
 #ifndef TB_POLICY_H
 #define TB_POLICY_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -211,6 +212,14 @@ static inline bool tb_realloc_keeps(size_t have, size_t s) { return have <= tb_r
 /* Whether a block size goes straight to the system (growable spaces only). */
 static inline bool tb_is_large(size_t block_size, bool space_can_grow) {
   return space_can_grow && block_size >= TB_LARGE_THRESHOLD;
+}
+
+/* The bytes calloc(n, size) asks for in *t; false with errno ENOMEM when
+ * n * size overflows. */
+static inline bool tb_calloc_total(size_t n, size_t size, size_t *t) {
+  if (!__builtin_mul_overflow(n, size, t)) return true;
+  errno = ENOMEM;
+  return false;
 }
 
 /* Whether calloc must clear the block it took for block size s: every

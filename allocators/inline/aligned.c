@@ -5,7 +5,7 @@
  * big enough to place the pointer at the alignment. */
 #include "inl.h"
 
-static void *inl_aligned_alloc(tb_heap_t *h, size_t a, size_t n) {
+TB_INTERNAL void *inl_aligned_alloc(tb_heap_t *h, size_t a, size_t n) {
   if (a == 0 || (a & (a - 1))) {
     errno = EINVAL;
     return NULL;

@@ -123,7 +123,7 @@ TB_INTERNAL void inl_validate(tb_heap_t *h) {
 }
 #endif
 
-static bool inl_check_op(tb_heap_t *h, char *why, size_t len) {
+TB_INTERNAL bool inl_check_op(tb_heap_t *h, char *why, size_t len) {
   bool taken = tb_heap_lock(&h->lock, h->locked);
   bool ok = inl_check(h, why, len);
   tb_heap_unlock(&h->lock, taken);
@@ -132,7 +132,7 @@ static bool inl_check_op(tb_heap_t *h, char *why, size_t len) {
 
 /* Gauges come from a walk (so they exist without TB_STATS too); counters
  * from the heap's tb_stats_t. */
-static void inl_stats(tb_heap_t *h, tb_stats_t *st) {
+TB_INTERNAL void inl_stats(tb_heap_t *h, tb_stats_t *st) {
   bool taken = tb_heap_lock(&h->lock, h->locked);
   *st = h->st; /* the counters (NA when not counted); gauges follow */
   uint64_t live = 0, nlive = 0, nfree = 0, fbytes = 0, largest = h->top_size;

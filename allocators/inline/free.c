@@ -81,7 +81,7 @@ static tb_noinline void inl_free_slow(tb_heap_t *h, void *p) {
 
 /* Unlocked calls (inl_unlocked), at every level, skip the lock and the
  * call layers; the work is the same (inl_free_block). */
-static void inl_free(tb_heap_t *h, void *p) {
+TB_INTERNAL void inl_free(tb_heap_t *h, void *p) {
   if (!p) return;
   if (tb_likely(inl_unlocked(h))) {
     uint8_t *b = inl_block_of(h, p);

@@ -2,10 +2,9 @@
  * straight from the system. */
 #include "inl.h"
 
-static tb_heap_t *inl_create(const tb_heap_opts_t *opts) {
+TB_INTERNAL tb_heap_t *inl_create(const tb_heap_opts_t *opts) {
   tb_heap_t *h = calloc(1, sizeof *h);
-  if (!h) return NULL;
-  if (!(h->space = tb_heap_space_open(opts, &h->own_space))) {
+  if (!h || !(h->space = tb_heap_space_open(opts, &h->own_space))) {
     free(h);
     return NULL;
   }
@@ -32,7 +31,7 @@ static tb_heap_t *inl_create(const tb_heap_opts_t *opts) {
   return h;
 }
 
-static void inl_destroy(tb_heap_t *h) {
+TB_INTERNAL void inl_destroy(tb_heap_t *h) {
   if (!h) return;
 #if TB_CHECK_LEVEL >= 3
   inl_validate_now(h); /* the last walk: corruption since the previous one dies here */

@@ -274,6 +274,18 @@ TB_INTERNAL void inl_large_unmap(tb_heap_t *h, void *p);
 TB_INTERNAL void inl_free_locked(tb_heap_t *h, void *p);
 TB_INTERNAL void *inl_malloc_locked(tb_heap_t *h, size_t n);
 TB_INTERNAL bool inl_check(tb_heap_t *h, char *why, size_t len);
+TB_INTERNAL void *inl_malloc(tb_heap_t *h, size_t n);                  /* malloc.c: the public malloc */
+TB_INTERNAL void inl_free(tb_heap_t *h, void *p);                      /* free.c: the public free */
+TB_INTERNAL void inl_shrink(tb_heap_t *h, uint8_t *b, size_t size, size_t s); /* realloc.c: give back the tail beyond s */
+/* The operations table's functions (ops.c, TB_OPS_FUNCTIONS), by file. */
+TB_INTERNAL tb_heap_t *inl_create(const tb_heap_opts_t *opts);         /* heap.c */
+TB_INTERNAL void inl_destroy(tb_heap_t *h);                            /* heap.c */
+TB_INTERNAL void *inl_calloc(tb_heap_t *h, size_t n, size_t size);     /* malloc.c */
+TB_INTERNAL void *inl_realloc(tb_heap_t *h, void *p, size_t n);        /* realloc.c */
+TB_INTERNAL size_t inl_usable_size(tb_heap_t *h, const void *p);       /* realloc.c */
+TB_INTERNAL void *inl_aligned_alloc(tb_heap_t *h, size_t a, size_t n); /* aligned.c */
+TB_INTERNAL bool inl_check_op(tb_heap_t *h, char *why, size_t len);    /* check.c */
+TB_INTERNAL void inl_stats(tb_heap_t *h, tb_stats_t *st);              /* check.c */
 #if TB_CHECK_LEVEL >= 1
 TB_INTERNAL bool inl_large_owns(const tb_heap_t *h, const void *p);
 TB_INTERNAL _Noreturn void inl_invalid(const char *what, const void *p);

@@ -79,7 +79,7 @@ static tb_noinline void *inl_malloc_slow(tb_heap_t *h, size_t n) {
  * small request served by the head of its exact bin, or by splitting the
  * top when no bin is non-empty at all (then steps 1 and 2 of the fit rule
  * find nothing). It makes the same decision as inl_take, only sooner. */
-static void *inl_malloc(tb_heap_t *h, size_t n) {
+TB_INTERNAL void *inl_malloc(tb_heap_t *h, size_t n) {
   if (tb_likely(n <= TB_SMALL_MAX - TB_WORD) && inl_unlocked(h)) {
     size_t s = tb_block_size(n, INL_MIN_BLOCK);
     unsigned i = (unsigned)(s >> TB_ALIGN_SHIFT); /* tb_bin_index of a small size */
@@ -115,12 +115,9 @@ static void *inl_malloc(tb_heap_t *h, size_t n) {
   return inl_malloc_slow(h, n);
 }
 
-static void *inl_calloc(tb_heap_t *h, size_t n, size_t size) {
+TB_INTERNAL void *inl_calloc(tb_heap_t *h, size_t n, size_t size) {
   size_t t;
-  if (__builtin_mul_overflow(n, size, &t)) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (!tb_calloc_total(n, size, &t)) return NULL;
   bool taken = tb_heap_lock(&h->lock, h->locked);
   void *p = inl_malloc_locked(h, t);
   INL_VALIDATE(h);

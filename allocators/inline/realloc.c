@@ -6,7 +6,7 @@
 #include "inl.h"
 
 /* Block b (in use) keeps s of its `size` bytes; the tail becomes free. */
-static tb_noinline void inl_shrink(tb_heap_t *h, uint8_t *b, size_t size, size_t s) {
+TB_INTERNAL tb_noinline void inl_shrink(tb_heap_t *h, uint8_t *b, size_t size, size_t s) {
   if (!tbd_take_split(size, s)) return;
   *inl_hdr(b) = s | (*inl_hdr(b) & INL_FLAGS);
   TB_STAT_INC(h->st, splits);
@@ -180,7 +180,7 @@ static tb_noinline void *inl_next_or_move(tb_heap_t *h, void *p, size_t head, si
  * that stays small is kept, shrunk, grown into the top or a free next
  * block, or moved, as tbd_realloc_case and the general way decide; everything
  * else goes the general way. */
-static void *inl_realloc(tb_heap_t *h, void *p, size_t n) {
+TB_INTERNAL void *inl_realloc(tb_heap_t *h, void *p, size_t n) {
   if (tb_likely(p && n - 1 < TB_SMALL_MAX - TB_WORD) && tb_likely(inl_unlocked(h))) {
     uint8_t *b = inl_block_of(h, p);
     size_t head = *inl_hdr(b);
@@ -207,6 +207,6 @@ static void *inl_realloc(tb_heap_t *h, void *p, size_t n) {
   return inl_realloc_general(h, p, n);
 }
 
-static size_t inl_usable_size(tb_heap_t *h, const void *p) {
+TB_INTERNAL size_t inl_usable_size(tb_heap_t *h, const void *p) {
   return p ? inl_usable_of(inl_block_of(h, p), (void *)p) : 0;
 }

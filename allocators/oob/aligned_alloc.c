@@ -51,7 +51,7 @@ static void *oob_aligned_core(tb_heap_t *h, size_t a, size_t n) {
   return oob_enframe(h, i, h->rec[i].off);
 }
 
-static void *oob_aligned_alloc(tb_heap_t *h, size_t a, size_t n) {
+TB_INTERNAL void *oob_aligned_alloc(tb_heap_t *h, size_t a, size_t n) {
   if (a == 0 || (a & (a - 1))) {
     errno = EINVAL;
     return NULL;

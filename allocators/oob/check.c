@@ -233,7 +233,7 @@ TB_INTERNAL bool oob_check(tb_heap_t *h, char *why, size_t len) {
   return oob_walk(h, &w, why, len);
 }
 
-static bool oob_check_op(tb_heap_t *h, char *why, size_t len) {
+TB_INTERNAL bool oob_check_op(tb_heap_t *h, char *why, size_t len) {
   bool taken = oob_lock(h);
   bool ok = oob_check(h, why, len);
   oob_unlock(h, taken);
@@ -241,7 +241,7 @@ static bool oob_check_op(tb_heap_t *h, char *why, size_t len) {
   return ok;
 }
 
-static void oob_stats(tb_heap_t *h, tb_stats_t *st) {
+TB_INTERNAL void oob_stats(tb_heap_t *h, tb_stats_t *st) {
   bool taken = oob_lock(h);
   oob_walk_t w;
   bool ok = oob_walk(h, &w, NULL, 0);

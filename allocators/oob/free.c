@@ -204,7 +204,7 @@ static tb_noinline void oob_merge_prev(tb_heap_t *h, uint32_t i, uint32_t pv, ui
  * bin alone) and for only the predecessor free. They do what oob_release
  * does, with fewer registers; every other case goes there. free and
  * realloc's move both use it. */
-static tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, const void *p) {
+TB_INTERNAL tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, const void *p) {
   oob_rec_t *rec = h->rec, *r = &rec[i];
   uint64_t sz = r->size;
   uint32_t n = r->next, pv = r->prev;
@@ -271,7 +271,7 @@ static tb_noinline void oob_free_locked(tb_heap_t *h, void *p) {
   oob_unlock(h, taken);
 }
 
-static void oob_free(tb_heap_t *h, void *p) {
+TB_INTERNAL void oob_free(tb_heap_t *h, void *p) {
   if (!p) return;
   if (tb_likely(oob_unlocked(h))) {
     uint32_t i = oob_get_rec(h, p);

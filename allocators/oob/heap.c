@@ -3,10 +3,9 @@
  * OOB_BINS_ARRAY, the bins' arrays (bin_space). */
 #include "oob.h"
 
-static tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
+TB_INTERNAL tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
   tb_heap_t *h = calloc(1, sizeof *h);
-  if (!h) return NULL;
-  if (!(h->space = tb_heap_space_open(opts, &h->own_space))) {
+  if (!h || !(h->space = tb_heap_space_open(opts, &h->own_space))) {
     free(h);
     return NULL;
   }
@@ -71,7 +70,7 @@ static tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
   return h;
 }
 
-static void oob_destroy(tb_heap_t *h) {
+TB_INTERNAL void oob_destroy(tb_heap_t *h) {
   if (!h) return;
 #if TB_CHECK_LEVEL >= 3
   oob_validate_now(h, "the last operation (at destroy)"); /* corruption since the last walk dies here */

@@ -209,7 +209,7 @@ static tb_always_inline unsigned oob_step2_bin(const tb_heap_t *h, unsigned b) {
  * enough (step 3 without growth). It makes the same decision as oob_take,
  * only sooner (tests/oob/test_oob_same.c compares it with the general way);
  * anything else goes through oob_malloc_core. */
-static tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
+TB_INTERNAL tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
 #if OOB_BINS_ARRAY
   /* A short bin or a parked block: the general way repairs them first. */
   if (tb_likely(n <= TB_SMALL_MAX - OOB_WORD) && tb_likely(oob_bins_clear(h))) {
@@ -310,17 +310,14 @@ static tb_noinline void *oob_malloc_locked(tb_heap_t *h, size_t n) {
   return p;
 }
 
-static void *oob_malloc(tb_heap_t *h, size_t n) {
+TB_INTERNAL void *oob_malloc(tb_heap_t *h, size_t n) {
   if (tb_likely(oob_unlocked(h))) return oob_done(h, oob_malloc_unlocked(h, n), "malloc");
   return oob_malloc_locked(h, n);
 }
 
-static void *oob_calloc(tb_heap_t *h, size_t n, size_t size) {
+TB_INTERNAL void *oob_calloc(tb_heap_t *h, size_t n, size_t size) {
   size_t t;
-  if (__builtin_mul_overflow(n, size, &t)) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (!tb_calloc_total(n, size, &t)) return NULL;
   bool taken = oob_lock(h);
   void *p = oob_malloc_core(h, t);
   oob_validate(h, "calloc");

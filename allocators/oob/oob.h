@@ -628,6 +628,21 @@ TB_INTERNAL void oob_release(tb_heap_t *h, uint32_t i, const void *p); /* free.c
 TB_INTERNAL void oob_shrink(tb_heap_t *h, uint32_t i, size_t s); /* free.c */
 TB_INTERNAL bool oob_grow_space(tb_heap_t *h, size_t need);      /* heap.c */
 TB_INTERNAL bool oob_check(tb_heap_t *h, char *why, size_t len); /* check.c */
+/* The fast paths for a caller that holds the heap, shared by malloc/free
+ * and realloc's move. */
+TB_INTERNAL tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n);              /* malloc.c */
+TB_INTERNAL tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i, const void *p); /* free.c */
+/* The operations table's functions (ops.c, TB_OPS_FUNCTIONS), by file. */
+TB_INTERNAL tb_heap_t *oob_create(const tb_heap_opts_t *opts);         /* heap.c */
+TB_INTERNAL void oob_destroy(tb_heap_t *h);                            /* heap.c */
+TB_INTERNAL void *oob_malloc(tb_heap_t *h, size_t n);                  /* malloc.c */
+TB_INTERNAL void *oob_calloc(tb_heap_t *h, size_t n, size_t size);     /* malloc.c */
+TB_INTERNAL void oob_free(tb_heap_t *h, void *p);                      /* free.c */
+TB_INTERNAL void *oob_realloc(tb_heap_t *h, void *p, size_t n);        /* realloc.c */
+TB_INTERNAL size_t oob_usable_size(tb_heap_t *h, const void *p);       /* realloc.c */
+TB_INTERNAL void *oob_aligned_alloc(tb_heap_t *h, size_t a, size_t n); /* aligned_alloc.c */
+TB_INTERNAL bool oob_check_op(tb_heap_t *h, char *why, size_t len);    /* check.c */
+TB_INTERNAL void oob_stats(tb_heap_t *h, tb_stats_t *st);              /* check.c */
 
 /* The whole-heap walk of level 3, fatal when it fails (`after` names the
  * operation it follows). */

@@ -22,15 +22,5 @@ const tb_allocator_t TB_OPS_SYMBOL(oob) = {
     .description = "out-of-band metadata: dense record array, one back-pointer word per block",
 #endif
     .caps = TB_CAP_FREE | TB_CAP_SPACE | TB_CAP_CHECK | TB_CAP_DETECT_FREE | TB_CAP_STATS,
-    .check_level = TB_CHECK_LEVEL,
-    .create = oob_create,
-    .destroy = oob_destroy,
-    .malloc = oob_malloc,
-    .free = oob_free,
-    .calloc = oob_calloc,
-    .realloc = oob_realloc,
-    .aligned_alloc = oob_aligned_alloc,
-    .usable_size = oob_usable_size,
-    .check = oob_check_op,
-    .stats = oob_stats,
+    TB_OPS_FUNCTIONS(oob),
 };

@@ -11,7 +11,7 @@ static size_t oob_usable_of(tb_heap_t *h, uint32_t i) {
   return oob_size(r) - OOB_WORD;
 }
 
-static size_t oob_usable_size(tb_heap_t *h, const void *p) {
+TB_INTERNAL size_t oob_usable_size(tb_heap_t *h, const void *p) {
   if (!p) return 0;
   bool taken = oob_lock(h);
   size_t u = oob_usable_of(h, oob_get_rec(h, p));
@@ -177,7 +177,7 @@ out:
   return q;
 }
 
-static void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
+TB_INTERNAL void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
   if (tb_likely(p && n - 1 < TB_SMALL_MAX - OOB_WORD) && tb_likely(oob_unlocked(h))) {
     /* The fast path of an unlocked call (every level) for a small block
      * that stays small: keep (or shrink) in place, grow into the top or a
