@@ -11,8 +11,10 @@
  *   check level - how much self-checking the allocator code was compiled
  *               with (TB_CHECK_LEVEL, 0..3): 0 measured builds; 1 cheap
  *               checks (invalid and double free abort with a message);
- *               2 internal asserts; 3 a whole-heap validation after every
- *               operation. Every allocator is compiled at every level and
+ *               2 internal asserts, among them a check of each block an
+ *               operation changes; 3 the whole-heap validation as well,
+ *               after each of a heap's first 1024 operations, then every
+ *               1024th, and at destroy (tb_check.h). Every allocator is compiled at every level and
  *               the registry hands out the one asked for, so one testbed
  *               binary can measure at level 0 and test at level 3.
  *
