@@ -333,9 +333,12 @@ int main(int argc, char **argv) {
       return 1;
     }
     printf("test_placement: wrote %s (%zu workloads)\n", golden, nw);
+    for (size_t w = 0; w < nw; w++) tb_trace_free(&wl[w].t);
     return 0;
   }
   for (size_t w = 0; w < nw; w++) tb_trace_free(&wl[w].t);
+  for (size_t i = 0; i < nlines; i++) free(lines[i]);
+  free(lines);
   printf("test_placement: %d comparisons over %zu workloads, %d failed\n", compared, nw, failures);
   if (compared == 0) {
     fprintf(stderr, "test_placement: nothing was compared\n");
