@@ -22,6 +22,7 @@
 #include "tb_alloc.h"
 #include "tb_bump.h"
 #include "tb_cli.h"
+#include "tmpfiles.h"
 #include "trace.h"
 
 static void usage(FILE *f) {
@@ -265,6 +266,7 @@ static int run_child(run_ctx_t *c, const tb_allocator_t *a, unsigned run) {
       c->tmpdir[0] = 0;
       return 1;
     }
+    tb_tmp_register(c->tmpdir, true); /* an interrupted run leaves nothing (tmpfiles.h) */
   }
   for (size_t k = 0; k < p->nbk; k++)
     if (!p->bk[k].b->reexec)
@@ -280,6 +282,7 @@ static int run_child(run_ctx_t *c, const tb_allocator_t *a, unsigned run) {
     return 1;
   }
   int rc = 0;
+  tb_tmp_register(rows, false);
   if (spawn(cargv, env, nenv, err, sizeof err)) {
     fprintf(stderr, "testbed run: %s on %s, run %u: %s\n", p->workload_name, a->name, run, err);
     rc = 1;
@@ -288,6 +291,7 @@ static int run_child(run_ctx_t *c, const tb_allocator_t *a, unsigned run) {
     rc = 1;
   }
   unlink(rows);
+  tb_tmp_forget(rows);
   free(cargv);
   return rc;
 }
@@ -597,7 +601,10 @@ static int run_main(int argc, char **argv) {
   double best = -1, best_dry = -1;
   if (!rc && p->overhead && !c.inner && !child) rc = run_overhead(&c, &best, &best_dry);
 
-  if (c.tmpdir[0]) rmdir(c.tmpdir);
+  if (c.tmpdir[0]) {
+    rmdir(c.tmpdir);
+    tb_tmp_forget(c.tmpdir);
+  }
   if (c.res) {
     if (rc) {
       tb_results_abort(c.res);
