@@ -108,6 +108,57 @@ START_TEST(t_bad_config) {
 }
 END_TEST
 
+/* The region hook: told every new space's reservation with its tag, every
+ * space_map block as BLOCKS, and what space_tell is given; nothing once it
+ * is removed. */
+static struct {
+  const void *base[8];
+  size_t len[8];
+  space_tag_t tag[8];
+  int n;
+} told;
+static void hook(const void *base, size_t len, space_tag_t tag) {
+  if (told.n < 8) told.base[told.n] = base, told.len[told.n] = len, told.tag[told.n] = tag;
+  told.n++;
+}
+
+START_TEST(t_region_hook) {
+  memset(&told, 0, sizeof told);
+  space_set_region_hook(hook);
+  space_t a, m;
+  ck_assert_int_eq(space_init_mmap(&a, NULL), 0);
+  space_config_t c = {.tag = SPACE_TAG_META, .reserve = 1 << 20};
+  ck_assert_int_eq(space_init_mmap(&m, &c), 0);
+  ck_assert_int_eq(m.tag, SPACE_TAG_META);
+  ck_assert_int_eq(a.tag, SPACE_TAG_BLOCKS);
+  ck_assert_int_eq(space_grow_to(&m, m.committed + 1), 0); /* growth is not told again */
+  void *p = space_map(&a, 100);
+  ck_assert_ptr_nonnull(p);
+  int d;
+  space_tell(&d, sizeof d, SPACE_TAG_DESC);
+  ck_assert_int_eq(told.n, 4);
+  ck_assert_ptr_eq(told.base[0], a.base);
+  ck_assert_uint_eq(told.len[0], a.reserved);
+  ck_assert_int_eq(told.tag[0], SPACE_TAG_BLOCKS);
+  ck_assert_ptr_eq(told.base[1], m.base);
+  ck_assert_uint_eq(told.len[1], m.reserved);
+  ck_assert_int_eq(told.tag[1], SPACE_TAG_META);
+  ck_assert_ptr_eq(told.base[2], p);
+  ck_assert_uint_eq(told.len[2], a.page_size);
+  ck_assert_int_eq(told.tag[2], SPACE_TAG_BLOCKS);
+  ck_assert_ptr_eq(told.base[3], &d);
+  ck_assert_int_eq(told.tag[3], SPACE_TAG_DESC);
+  space_unmap(&a, p, 100);
+  space_set_region_hook(NULL);
+  space_t b;
+  ck_assert_int_eq(space_init_mmap(&b, &c), 0);
+  ck_assert_int_eq(told.n, 4);
+  space_destroy(&b);
+  space_destroy(&m);
+  space_destroy(&a);
+}
+END_TEST
+
 int main(void) {
   Suite *su = suite_create("space");
   TCase *tc = tcase_create("space");
@@ -117,6 +168,7 @@ int main(void) {
   tcase_add_test(tc, t_injected_failures);
   tcase_add_test(tc, t_fixed_space);
   tcase_add_test(tc, t_bad_config);
+  tcase_add_test(tc, t_region_hook);
   suite_add_tcase(su, tc);
   return tb_test_run(su, NULL);
 }

@@ -70,6 +70,7 @@ static tb_heap_t *bump_create(const tb_heap_opts_t *opts) {
     free(h);
     return NULL;
   }
+  space_tell(h, sizeof *h, SPACE_TAG_DESC); /* memsim's by-region counts */
   space_t *s = h->space;
   h->own = s == &h->own_space;
   h->fixed = s->kind == SPACE_FIXED;
@@ -92,7 +93,8 @@ static tb_heap_t *bump_create(const tb_heap_opts_t *opts) {
   } else {
     /* One entry per 16 bytes of the space: a quarter of its reservation,
      * committed in step with it (bump_grow). */
-    space_config_t tc = {.reserve = tb_align_up(s->reserved / 4, s->page_size), .os = s->os};
+    space_config_t tc = {.reserve = tb_align_up(s->reserved / 4, s->page_size), .os = s->os,
+                        .tag = SPACE_TAG_META};
     tc.initial = tb_align_up(s->committed / 4, s->page_size);
     if (tc.initial > tc.reserve) tc.initial = tc.reserve;
     int rc = space_init_mmap(&h->tspace, &tc);

@@ -8,6 +8,7 @@ TB_INTERNAL tb_heap_t *inl_create(const tb_heap_opts_t *opts) {
     free(h);
     return NULL;
   }
+  space_tell(h, sizeof *h, SPACE_TAG_DESC); /* memsim's by-region counts */
   space_t *s = h->space;
   if (s->committed < 2 * INL_MIN_BLOCK || ((uintptr_t)s->base & TB_ALIGN_MASK)) {
     tb_heap_space_close(h->space, &h->own_space);

@@ -67,7 +67,8 @@ typedef struct amap_s {
 /* Reserve a map for a region of `reserve` bytes and commit enough of it to
  * cover `committed` bytes. 0 or an errno value (nothing left reserved). */
 static inline int amap_init(amap_t *m, size_t reserve, size_t committed, const space_os_t *os) {
-  space_config_t cfg = {.initial = committed >> AMAP_RATIO_SHIFT, .reserve = (reserve >> AMAP_RATIO_SHIFT) + 1, .os = os};
+  space_config_t cfg = {.initial = committed >> AMAP_RATIO_SHIFT, .reserve = (reserve >> AMAP_RATIO_SHIFT) + 1, .os = os,
+                         .tag = SPACE_TAG_META};
   if (cfg.initial == 0) cfg.initial = 1;
   int rc = space_init_mmap(&m->space, &cfg);
   if (rc) return rc;
@@ -125,7 +126,8 @@ static inline size_t amap_hash(uint64_t key, size_t cap) {
 }
 
 static inline int amap_large_init(amap_large_t *l, const space_os_t *os) {
-  space_config_t cfg = {.initial = AMAP_LARGE_CAP0 * sizeof(amap_slot_t), .reserve = AMAP_LARGE_RESERVE, .os = os};
+  space_config_t cfg = {.initial = AMAP_LARGE_CAP0 * sizeof(amap_slot_t), .reserve = AMAP_LARGE_RESERVE, .os = os,
+                         .tag = SPACE_TAG_META};
   int rc = space_init_mmap(&l->space, &cfg);
   if (rc) return rc;
   l->t = (amap_slot_t *)(void *)l->space.base;

@@ -9,10 +9,11 @@ TB_INTERNAL tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
     free(h);
     return NULL;
   }
+  space_tell(h, sizeof *h, SPACE_TAG_DESC); /* memsim's by-region counts */
   /* The record array uses the user space's os table so that failure
    * injection reaches it too; it starts with one page of records. */
   space_config_t rc_cfg = {.initial = OOB_REC_COLOR + 64 * sizeof(oob_rec_t), .reserve = OOB_REC_RESERVE,
-                           .os = h->space->os};
+                           .os = h->space->os, .tag = SPACE_TAG_META};
   int rc = space_init_mmap(&h->rec_space, &rc_cfg);
   if (rc) {
     tb_heap_space_close(h->space, &h->own_space);
@@ -37,7 +38,8 @@ TB_INTERNAL tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
   /* The bins' arrays: their own space on the same os table, every bin
    * (1..127) starting with OOB_BIN_CAP0 entries, so that no bin is short. */
   space_config_t bc_cfg = {.initial = OOB_BIN_COLOR + (TB_NBINS - 1) * OOB_BIN_CAP0 * sizeof(oob_ent_t),
-                           .reserve = OOB_BIN_RESERVE, .os = h->space->os};
+                           .reserve = OOB_BIN_RESERVE, .os = h->space->os,
+                           .tag = SPACE_TAG_META};
   rc = space_init_mmap(&h->bin_space, &bc_cfg);
   if (rc) {
     space_destroy(&h->rec_space);

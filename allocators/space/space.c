@@ -2,7 +2,23 @@
 #include "space.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
+
+static _Atomic(space_region_hook_t) region_hook;
+
+void space_set_region_hook(space_region_hook_t hook) {
+  atomic_store_explicit(&region_hook, hook, memory_order_release);
+}
+
+static void tell(const void *base, size_t len, space_tag_t tag) {
+  space_region_hook_t h = atomic_load_explicit(&region_hook, memory_order_acquire);
+  if (h) h(base, len, tag);
+}
+
+void space_tell(const void *base, size_t len, space_tag_t tag) {
+  if (base && len) tell(base, len, tag);
+}
 
 int space_init_mmap(space_t *s, const space_config_t *cfg) {
   space_config_t c = {0};
@@ -11,6 +27,7 @@ int space_init_mmap(space_t *s, const space_config_t *cfg) {
   s->os = c.os ? c.os : &space_os_system;
   s->page_size = s->os->page_size(s->os->ctx);
   s->kind = SPACE_MMAP;
+  s->tag = c.tag;
   s->growth_shift = c.growth_shift ? c.growth_shift : SPACE_DEFAULT_GROWTH_SHIFT;
   if (s->growth_shift > 8) return EINVAL;
   size_t initial = space_page_round(s, c.initial ? c.initial : SPACE_DEFAULT_INITIAL);
@@ -28,6 +45,7 @@ int space_init_mmap(space_t *s, const space_config_t *cfg) {
   s->reserved = reserve;
   s->committed = initial;
   s->initial = initial;
+  tell(s->base, s->reserved, s->tag);
   return 0;
 }
 
@@ -40,6 +58,7 @@ int space_init_fixed(space_t *s, void *buf, size_t size) {
   s->kind = SPACE_FIXED;
   s->base = (uint8_t *)buf;
   s->committed = s->reserved = s->initial = size;
+  tell(s->base, size, SPACE_TAG_BLOCKS);
   return 0;
 }
 
@@ -83,7 +102,9 @@ void space_destroy(space_t *s) {
 void *space_map(const space_t *s, size_t size) {
   size_t n = space_page_round(s, size);
   if (n == 0) return NULL;
-  return s->os->map(s->os->ctx, n);
+  void *p = s->os->map(s->os->ctx, n);
+  if (p) tell(p, n, SPACE_TAG_BLOCKS);
+  return p;
 }
 
 void space_unmap(const space_t *s, void *p, size_t size) {

@@ -24,6 +24,18 @@
  *   SPACE_FIXED wraps a caller's buffer and never grows: for tests, and for
  *               exhaustion experiments.
  *
+ * Tags: each space says what it holds, SPACE_TAG_BLOCKS (the default: the
+ * blocks handed out, with whatever a design keeps in them, inline's
+ * boundary tags and free links, oob's back-pointer word) or SPACE_TAG_META
+ * (a design's out-of-band metadata: oob's record and bin arrays, oob-map's
+ * address maps, bump's table). The tag changes nothing in the space; a
+ * region hook (space_set_region_hook), when one is installed, is told every
+ * new space's reservation and its tag, and every space_map block (as
+ * BLOCKS). A third tag, SPACE_TAG_DESC, is told by the designs themselves
+ * (space_tell) for their heap descriptor: the struct with the bin heads,
+ * bitmaps and counters, which lives in the process's malloc heap. The memsim backend installs one in simulated runs, to count
+ * accesses and misses to metadata and to blocks separately.
+ *
  * Invariants:
  *   base % page == 0                                     (SPACE_MMAP)
  *   committed % page == 0, committed <= reserved         (SPACE_MMAP)
@@ -85,6 +97,20 @@ void space_os_failing_init(space_os_failing_t *f, const space_os_t *inner);
 
 typedef enum { SPACE_MMAP = 1, SPACE_FIXED = 2 } space_kind_t;
 
+/* What a space holds (see "Tags" above). */
+typedef enum { SPACE_TAG_BLOCKS = 0, SPACE_TAG_META = 1, SPACE_TAG_DESC = 2 } space_tag_t;
+
+/* Told [base, base + len) and its tag when a space is made (its whole
+ * reservation; a fixed space's buffer) and when a block is mapped
+ * (space_map). NULL (the default): nothing is told. Install it before any
+ * heap is made; it is called from whatever thread makes the space. */
+typedef void (*space_region_hook_t)(const void *base, size_t len, space_tag_t tag);
+void space_set_region_hook(space_region_hook_t hook);
+
+/* Tell the hook (if any) about memory that is not a space: a design's
+ * heap descriptor (SPACE_TAG_DESC), the struct its create allocates. */
+void space_tell(const void *base, size_t len, space_tag_t tag);
+
 #define SPACE_DEFAULT_INITIAL ((size_t)128 << 10)  /* 128 KiB first commit */
 #define SPACE_DEFAULT_RESERVE ((size_t)4 << 30)    /* 4 GiB address space  */
 #define SPACE_DEFAULT_GROWTH_SHIFT 1u              /* double each time     */
@@ -94,6 +120,7 @@ typedef struct space_config_s {
   size_t reserve;        /* address space to reserve; 0: default */
   unsigned growth_shift; /* committed size grows by 2^shift per step; 0: default */
   const space_os_t *os;  /* NULL: space_os_system */
+  space_tag_t tag;       /* what it holds; 0: SPACE_TAG_BLOCKS */
 } space_config_t;
 
 typedef struct space_s {
@@ -104,6 +131,7 @@ typedef struct space_s {
   size_t initial;          /* first commit (bytes) */
   unsigned growth_shift;   /* growth factor is 2^growth_shift */
   space_kind_t kind;
+  space_tag_t tag;         /* what it holds */
   const space_os_t *os;    /* never NULL after init */
   uint64_t grows;          /* successful growth steps (statistics) */
 } space_t;

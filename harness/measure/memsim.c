@@ -32,6 +32,7 @@
 #include "backend.h"
 #include "memsim.h"
 #include "profiles.h"
+#include "space.h"
 
 /* Set by memsim/CMakeLists.txt; empty when memsim is unavailable. */
 #ifndef TB_MEMSIM_PLUGIN
@@ -83,13 +84,19 @@ void tb_memsim_stack(void) {
   pthread_attr_destroy(&at);
 }
 
+/* The space layer's region hook in the child: every space and large block
+ * the allocator makes is told to the plugin as metadata or blocks. */
+static void ms_space_region(const void *base, size_t len, space_tag_t tag) {
+  tb_memsim_region(base, len, tag == SPACE_TAG_META ? TB_RG_META : tag == SPACE_TAG_DESC ? TB_RG_DESC : TB_RG_BLOCKS);
+}
+
 /* ---- the configuration ----------------------------------------------------------- */
 
 typedef enum { EV_ACC, EV_L1, EV_L2, EV_L3, EV_T1, EV_T2, NEV } ev_t;
 static const char *const ev_file[NEV] = {"accesses", "l1d_misses", "l2_misses", "l3_misses", "dtlb_misses",
                                          "l2tlb_misses"};
 static const char *const mode_file[TB_NMODES] = {"harness", "allocator", "program"};
-static const char *const region_file[TB_NREGIONS] = {"other", "heap", "harness", "stack"};
+static const char *const region_file[TB_NREGIONS] = {"other", "blocks", "harness", "stack", "meta", "desc"};
 
 typedef struct {
   unsigned vcpus, windows_begun, windows_ended;
@@ -233,6 +240,7 @@ static tb_backend_inst_t *ms_open(const char *profile, int nthreads, char *err, 
       }
       mk_syscall(TB_MK_HELLO, (long)(uintptr_t)p, 0, 0);
       tb_memsim_marker = p;
+      space_set_region_hook(ms_space_region); /* before any heap is made */
     }
     return b;
   }
@@ -483,7 +491,6 @@ static void ms_report(tb_backend_inst_t *b, uint64_t ops, tb_emit_fn emit, void 
       snprintf(name, sizeof name, "%s%s_per_op", mode_prefix[k], m[i].name);
       emit(ctx, name, (double)r->n[k][e] / d, mna || pna, "1");
     }
-    if (e == EV_ACC) continue; /* regions are told for misses only */
     for (int g = 0; g < TB_NREGIONS; g++) {
       uint64_t s = 0;
       for (int k = 0; k < TB_NMODES; k++) s += r->rg[k][g][e];

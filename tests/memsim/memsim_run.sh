@@ -1,7 +1,8 @@
 #!/bin/sh
 # memsim_run.sh: the memsim backend end to end through `testbed run` on a
 # small generated workload: rows carry the ISA that ran, the allocator,
-# harness and program parts (and the regions) add up to each total, a
+# harness and program parts (and the data regions) add up to each total,
+# the metadata and block regions hold what each design keeps there, a
 # second run of the same configuration is not simulated again, --arch
 # runs the other build, two
 # separate invocations give identical counts, an ARM profile runs the
@@ -15,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 w=gen:list:nodes=3000:passes=3
 
-"$tb" run --allocator oob,inline --workload $w --runs 2 --out "$tmp/a" \
+"$tb" run --allocator oob,inline,oob-map --workload $w --runs 2 --out "$tmp/a" \
   --backend memsim:zen3,memsim:neoverse-n1,page=64K >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "testbed run"; }
 csv=$tmp/a/results.csv
 for p in zen3@x86_64 neoverse-n1/page=64K@aarch64; do
@@ -31,6 +32,7 @@ awk -F, '
   $4 == "memsim" { v[$2 "," $5 "," $8] = $9 }
   END {
     split("data_refs l1d_misses l2_misses l3_misses llc_misses dtlb_misses l2tlb_misses", m, " ")
+    split("other blocks harness stack meta desc", rg0, " "); for (g = 1; g <= 6; g++) rg[g - 1] = rg0[g]
     n = 0; bad = 0
     for (k in v) {
       split(k, f, ",")
@@ -40,19 +42,52 @@ awk -F, '
         s = v[f[1] "," f[2] ",allocator_" f[3]] + v[f[1] "," f[2] ",harness_" f[3]] + v[f[1] "," f[2] ",program_" f[3]]
         d = s - t; if (d < 0) d = -d
         n++; if (d > 1e-5 * (t > 1 ? t : 1)) { print "parts of " k " add up to " s ", total " t; bad++ }
-        if (m[i] == "data_refs") continue
-        r = v[f[1] "," f[2] ",in_other_" f[3]] + v[f[1] "," f[2] ",in_heap_" f[3]] + v[f[1] "," f[2] ",in_harness_" f[3]] + v[f[1] "," f[2] ",in_stack_" f[3]]
-        d = r - t; if (d < 0) d = -d
-        n++; if (d > 1e-5 * (t > 1 ? t : 1)) { print "regions of " k " add up to " r ", total " t; bad++ }
+        for (w = 0; w < 4; w++) {
+          p = w == 0 ? "" : w == 1 ? "allocator_" : w == 2 ? "harness_" : "program_"
+          t = v[f[1] "," f[2] "," p f[3]]; r = 0
+          for (g = 0; g < 6; g++) {
+            x = f[1] "," f[2] "," p "in_" rg[g] "_" f[3]
+            if (!(x in v)) { print "no " x; bad++ }
+            r += v[x]
+          }
+          d = r - t; if (d < 0) d = -d
+          n++; if (d > 1e-5 * (t > 1 ? t : 1)) { print "regions of " p k " add up to " r ", total " t; bad++ }
+        }
       }
     }
-    if (n < 40) { print "only " n " sums checked"; bad++ }
+    if (n < 200) { print "only " n " sums checked"; bad++ }
     exit bad > 0
   }' "$csv" || fail "parts do not add up"
 # something is charged to each of the three
 for who in allocator harness program; do
   awk -F, -v m="${who}_l1d_misses_per_op" '$4 == "memsim" && $8 == m && $9 > 0 {ok = 1} END {exit !ok}' "$csv" ||
     fail "no $who l1d misses"
+done
+
+# the data regions: inline keeps nothing out of band; oob touches its
+# records (meta) and the back-pointer word in the block; oob-map finds
+# records by its address map and never touches a block (gen:list has no
+# calloc and no realloc copy); each design's descriptor is its own region
+val() { awk -F, -v a="$1" -v p="$2" -v m="$3" '$2 == a && $5 == p && $8 == m {print $9}' "$csv"; }
+for p in zen3@x86_64 neoverse-n1/page=64K@aarch64; do
+  for m in data_refs l1d_misses dtlb_misses; do
+    for who in "" allocator_ harness_ program_; do
+      [ "$(val inline $p ${who}in_meta_${m}_per_op)" = 0 ] || fail "inline $p: ${who}in_meta_${m}_per_op is not 0"
+    done
+  done
+  gt0() { awk -v x="$1" 'BEGIN {exit !(x + 0 > 0)}'; }
+  om=$(val oob $p allocator_in_meta_data_refs_per_op)
+  ob=$(val oob $p allocator_in_blocks_data_refs_per_op)
+  gt0 "$om" || fail "oob $p: allocator accesses to metadata: $om"
+  gt0 "$ob" || fail "oob $p: no allocator access to blocks (the back-pointer): $ob"
+  awk -v b="$ob" -v m="$om" 'BEGIN {exit !(b < m)}' || fail "oob $p: blocks $ob not below metadata $om"
+  gt0 "$(val oob-map $p allocator_in_meta_data_refs_per_op)" || fail "oob-map $p: no allocator access to metadata"
+  [ "$(val oob-map $p allocator_in_blocks_data_refs_per_op)" = 0 ] || fail "oob-map $p: allocator accesses to blocks"
+  gt0 "$(val inline $p allocator_in_blocks_data_refs_per_op)" || fail "inline $p: no allocator access to blocks"
+  for a in inline oob oob-map; do
+    gt0 "$(val $a $p allocator_in_desc_data_refs_per_op)" || fail "$a $p: no allocator access to its descriptor"
+    gt0 "$(val $a $p program_in_blocks_data_refs_per_op)" || fail "$a $p: no program access to blocks"
+  done
 done
 
 # a second invocation: identical counts

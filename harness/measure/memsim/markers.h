@@ -33,8 +33,23 @@ enum { TB_MK_HELLO = 1, TB_MK_WINDOW_BEGIN = 2, TB_MK_WINDOW_END = 3, TB_MK_REGI
 enum { TB_MODE_HARNESS = 0, TB_MODE_ALLOC = 1, TB_MODE_PROGRAM = 2, TB_NMODES = 3 };
 
 /* Data regions: where an access went. OTHER is everything not registered
- * and not mapped by the allocator. HEAP is memory mapped (mmap, brk) while
- * a thread was in ALLOC mode: the allocator's blocks and its metadata. */
-enum { TB_RG_OTHER = 0, TB_RG_HEAP = 1, TB_RG_HARNESS = 2, TB_RG_STACK = 3, TB_NREGIONS = 4 };
+ * and not mapped by the allocator. BLOCKS is the block memory: the spaces
+ * the space layer reports as SPACE_TAG_BLOCKS and large blocks (told by
+ * REGION through the space layer's region hook), and anything mapped
+ * (mmap, mremap, brk) while a thread was in ALLOC mode (glibc's heap and
+ * the peers' come this way). META is a design's out-of-band metadata: the
+ * spaces reported as SPACE_TAG_META (oob's record and bin arrays, oob-map's
+ * address maps, bump's table). DESC is a design's heap descriptor (bin
+ * heads, bitmaps, counters: told as SPACE_TAG_DESC by inline, the oob
+ * family and bump; glibc's and the peers' state is in OTHER). */
+enum {
+  TB_RG_OTHER = 0,
+  TB_RG_BLOCKS = 1,
+  TB_RG_HARNESS = 2,
+  TB_RG_STACK = 3,
+  TB_RG_META = 4,
+  TB_RG_DESC = 5,
+  TB_NREGIONS = 6
+};
 
 #endif

@@ -19,8 +19,9 @@
  *     that line is its set's most recent, so a second lookup could only
  *     hit): lines are never counted twice;
  *   - only accesses between the WINDOW_BEGIN and WINDOW_END markers are
- *     counted, by the thread's mode (markers.h) and, for misses, by the
- *     data region of the address.
+ *     counted, by the thread's mode (markers.h) and by the data region of
+ *     the address (accesses and misses alike; a thread keeps the interval
+ *     of its last lookup, so most accesses need no search).
  *   - no prefetchers, no instruction fetches, no kernel accesses, no
  *     coherence traffic between the private caches.
  *
@@ -190,7 +191,7 @@ enum { EV_ACC, EV_L1, EV_L2, EV_L3, EV_T1, EV_T2, NEV };
 static const char *const ev_name[NEV] = {"accesses", "l1d_misses", "l2_misses", "l3_misses", "dtlb_misses",
                                          "l2tlb_misses"};
 static const char *const mode_name[TB_NMODES] = {"harness", "allocator", "program"};
-static const char *const region_name[TB_NREGIONS] = {"other", "heap", "harness", "stack"};
+static const char *const region_name[TB_NREGIONS] = {"other", "blocks", "harness", "stack", "meta", "desc"};
 
 typedef struct {
   uint64_t size, ways, line; /* size 0: absent */
@@ -229,8 +230,10 @@ typedef struct {
   uint64_t simulated;
   uint64_t n[TB_NMODES][NEV];
   uint64_t rg[TB_NMODES][TB_NREGIONS][NEV];
+  uint64_t rg_lo, rg_hi, rg_gen; /* the interval (or gap) of the last region lookup, at generation rg_gen */
+  unsigned rg_kind;
   int64_t sys_num; /* the syscall in flight and its arguments */
-  uint64_t sys_a1, sys_a2, sys_a3;
+  uint64_t sys_a1, sys_a2, sys_a3, sys_a4;
 } vcpu_t;
 
 #define MAX_VCPUS 1024
@@ -257,22 +260,43 @@ static interval_t *iv;
 static size_t niv, capiv;
 static pthread_rwlock_t iv_lock = PTHREAD_RWLOCK_INITIALIZER;
 static uint64_t cur_brk;
+static _Atomic uint64_t iv_gen = 1; /* bumped by every change of the intervals */
 
-static unsigned region_of(uint64_t a) {
+/* The kind of a's interval; *plo, *phi: that interval, or the gap around a
+ * (kind OTHER). */
+static unsigned region_find(uint64_t a, uint64_t *plo, uint64_t *phi) {
   unsigned k = TB_RG_OTHER;
+  uint64_t glo = 0, ghi = UINT64_MAX;
   pthread_rwlock_rdlock(&iv_lock);
   size_t lo = 0, hi = niv;
   while (lo < hi) {
     size_t m = (lo + hi) / 2;
-    if (iv[m].hi <= a) lo = m + 1;
-    else if (iv[m].lo > a) hi = m;
+    if (iv[m].hi <= a) lo = m + 1, glo = iv[m].hi;
+    else if (iv[m].lo > a) hi = m, ghi = iv[m].lo;
     else {
       k = iv[m].kind;
+      glo = iv[m].lo, ghi = iv[m].hi;
       break;
     }
   }
   pthread_rwlock_unlock(&iv_lock);
+  *plo = glo, *phi = ghi;
   return k;
+}
+
+static unsigned region_of(uint64_t a) {
+  uint64_t lo, hi;
+  return region_find(a, &lo, &hi);
+}
+
+/* region_of through the thread's one-interval cache: accesses mostly stay
+ * in the interval of the previous one. */
+static inline unsigned region_v(vcpu_t *v, uint64_t a) {
+  uint64_t g = atomic_load_explicit(&iv_gen, memory_order_acquire);
+  if (g == v->rg_gen && a >= v->rg_lo && a < v->rg_hi) return v->rg_kind;
+  v->rg_kind = region_find(a, &v->rg_lo, &v->rg_hi);
+  v->rg_gen = g;
+  return v->rg_kind;
 }
 
 /* [lo, hi) becomes kind; what it overlaps is cut away. */
@@ -321,6 +345,7 @@ static void region_set(uint64_t lo, uint64_t hi, unsigned kind) {
   }
   memcpy(iv, out, k * sizeof *out);
   niv = k;
+  atomic_fetch_add_explicit(&iv_gen, 1, memory_order_release);
   free(out);
   pthread_rwlock_unlock(&iv_lock);
 }
@@ -372,7 +397,7 @@ static inline void cache_line(vcpu_t *v, uint64_t line, bool cnt, uint64_t addr)
     }
   }
   if (!cnt) return;
-  unsigned r = region_of(addr);
+  unsigned r = region_v(v, addr);
   for (int e = EV_L1; e <= lvl; e++) {
     v->n[v->mode][e]++;
     v->rg[v->mode][r][e]++;
@@ -386,7 +411,7 @@ static inline void tlb_page(vcpu_t *v, uint64_t page, bool cnt, uint64_t addr) {
   int lvl = EV_T1;
   if (cfg.t2.size && !lru_access(&v->t2, page)) lvl = EV_T2;
   if (!cnt) return;
-  unsigned r = region_of(addr);
+  unsigned r = region_v(v, addr);
   for (int e = EV_T1; e <= lvl; e++) {
     v->n[v->mode][e]++;
     v->rg[v->mode][r][e]++;
@@ -406,7 +431,10 @@ static void mem_cb(unsigned int idx, qemu_plugin_meminfo_t info, uint64_t va, vo
   uint64_t size = 1ull << qemu_plugin_mem_size_shift(info);
   bool cnt = atomic_load_explicit(&counting, memory_order_relaxed);
   v->simulated++;
-  if (cnt) v->n[v->mode][EV_ACC]++;
+  if (cnt) {
+    v->n[v->mode][EV_ACC]++;
+    v->rg[v->mode][region_v(v, va)][EV_ACC]++;
+  }
   uint64_t end = va + size - 1;
   for (uint64_t l = va >> cfg.line_shift, le = end >> cfg.line_shift; l <= le; l++)
     cache_line(v, l, cnt, l == va >> cfg.line_shift ? va : l << cfg.line_shift);
@@ -426,6 +454,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
 /* ---- syscalls: markers and the allocator's mappings ----------------------------------- */
 
 static int64_t nr_mmap, nr_mremap, nr_brk;
+#define MAP_FIXED_FLAG 0x10 /* MAP_FIXED, the same on x86_64 and aarch64 */
 
 static void sys_cb(qemu_plugin_id_t id, unsigned int idx, int64_t num, uint64_t a1, uint64_t a2, uint64_t a3,
                    uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7, uint64_t a8) {
@@ -435,6 +464,7 @@ static void sys_cb(qemu_plugin_id_t id, unsigned int idx, int64_t num, uint64_t 
     v->sys_a1 = a1;
     v->sys_a2 = a2;
     v->sys_a3 = a3;
+    v->sys_a4 = a4;
   }
   if (num != TB_MK_SYSCALL) return;
   switch (a1) {
@@ -462,10 +492,13 @@ static void sys_ret_cb(qemu_plugin_id_t id, unsigned int idx, int64_t num, int64
   if (num == nr_brk) {
     uint64_t old = cur_brk;
     if (ret > 0) cur_brk = (uint64_t)ret;
-    if (alloc && old && cur_brk > old) region_set(old, cur_brk, TB_RG_HEAP);
+    if (alloc && old && cur_brk > old) region_set(old, cur_brk, TB_RG_BLOCKS);
   } else if (alloc && ret >= 0 && (uint64_t)ret < (uint64_t)-4096) {
-    if (num == nr_mmap) region_set((uint64_t)ret, (uint64_t)ret + v->sys_a2, TB_RG_HEAP);
-    else if (num == nr_mremap) region_set((uint64_t)ret, (uint64_t)ret + v->sys_a3, TB_RG_HEAP);
+    /* A MAP_FIXED mmap over a range already told (a space decommitting
+     * pages keeps its reservation) leaves its region as it was. */
+    if (num == nr_mmap && !((v->sys_a4 & MAP_FIXED_FLAG) && region_of((uint64_t)ret) != TB_RG_OTHER))
+      region_set((uint64_t)ret, (uint64_t)ret + v->sys_a2, TB_RG_BLOCKS);
+    else if (num == nr_mremap) region_set((uint64_t)ret, (uint64_t)ret + v->sys_a3, TB_RG_BLOCKS);
   }
 }
 
@@ -497,7 +530,7 @@ static void at_exit(qemu_plugin_id_t id, void *ud) {
     for (int e = 0; e < NEV; e++) fprintf(f, "count %s %s %" PRIu64 "\n", mode_name[m], ev_name[e], n[m][e]);
   for (int m = 0; m < TB_NMODES; m++)
     for (int r = 0; r < TB_NREGIONS; r++)
-      for (int e = EV_L1; e < NEV; e++)
+      for (int e = EV_ACC; e < NEV; e++)
         fprintf(f, "region %s %s %s %" PRIu64 "\n", mode_name[m], region_name[r], ev_name[e], rg[m][r][e]);
   fprintf(f, "end\n");
   fclose(f);
