@@ -229,18 +229,18 @@ TB_INTERNAL tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
 #else
     uint32_t i = h->bin[b];
     if (i) {
+      uint64_t off = h->bin_off[b]; /* not r->off: the pointer waits for one load, not two */
       oob_rec_t *r = &rec[i];
-      uint32_t fd = r->fd;
-      h->bin[b] = fd;
-      if (fd)
-        rec[fd].bk = 0;
-      else
-        tb_binmap_clear(&h->map, b);
+      oob_bin_behead(h, b, r->fd);
 #endif
       oob_set(r, s, OOB_USED); /* exact fit: small bins hold one size */
       TB_STAT_INC(h->st, bin_steps);
       TB_STAT_INC(h->st, mallocs);
+#if OOB_BINS_ARRAY
       return oob_enframe(h, i, r->off);
+#else
+      return oob_enframe(h, i, off);
+#endif
     }
     unsigned nb;
 #if OOB_BINS_ARRAY
@@ -258,13 +258,8 @@ TB_INTERNAL tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
       if (tbd_above_splits(oob_size(&rec[h->bin[nb]]), s) && tb_likely(j = oob_rec_take(h))) {
         i = h->bin[nb];
         oob_rec_t *r = &rec[i];
-        uint32_t fd = r->fd;
-        h->bin[nb] = fd;
-        if (fd)
-          rec[fd].bk = 0;
-        else
-          tb_binmap_clear(&h->map, nb);
-        uint64_t have = oob_size(r), boff = r->off;
+        uint64_t have = oob_size(r), boff = h->bin_off[nb];
+        oob_bin_behead(h, nb, r->fd);
         oob_split_tail(h, i, j, boff, have, s);
         oob_bin_insert(h, j);
         OOB_ASSERT_FREE(h, j);
