@@ -140,6 +140,53 @@ static void ordered_list(const tb_summary_t *s, const bool *take, int field, con
       list_add(out, len, gfield(&s->groups[i], field));
 }
 
+/* Workloads grouped by class (the order of the paper's tables), inside a
+ * class in summary (sorted) order. */
+static void workload_list(const tb_summary_t *s, const bool *take, char *out, size_t len) {
+  static const char *const cls[] = {"micro", "mixes", "linked", "threaded", "programs", NULL};
+  out[0] = '\0';
+  for (int c = 0; cls[c]; c++)
+    for (size_t i = 0; i < s->ngroups; i++)
+      if (take[i] && !strcmp(tb_summary_workload_class(s->groups[i].workload), cls[c]))
+        list_add(out, len, s->groups[i].workload);
+}
+
+/* Profiles in display order by their core (zen3@x86_64 ranks as zen3),
+ * then the core's own ISA and page size first: PROFILES all of them,
+ * NATIVE those that run their own ISA at their own page size (x86 first,
+ * then ARM), VARIANTS the others (other page sizes, other ISAs). */
+static int prof_cmp(const void *pa, const void *pb) {
+  const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
+  char ba[64], bb[64];
+  snprintf(ba, sizeof ba, "%.*s", (int)strcspn(a, "/@"), a);
+  snprintf(bb, sizeof bb, "%.*s", (int)strcspn(b, "/@"), b);
+  int ra = tb_summary_rank(tb_summary_profile_order, ba), rb = tb_summary_rank(tb_summary_profile_order, bb);
+  if (ra != rb) return ra < rb ? -1 : 1;
+  int c = strcmp(ba, bb);
+  if (c) return c;
+  bool na = tb_summary_profile_isa(a) != NULL, nb = tb_summary_profile_isa(b) != NULL;
+  if (na != nb) return na ? -1 : 1;
+  return strcmp(a, b);
+}
+
+static void profile_lists(const tb_summary_t *s, const bool *take, char *all, char *native, char *variants,
+                          size_t len) {
+  const char *v[64];
+  size_t n = 0;
+  for (size_t i = 0; i < s->ngroups && n < 64; i++) {
+    if (!take[i]) continue;
+    bool seen = false;
+    for (size_t k = 0; k < n && !seen; k++) seen = !strcmp(v[k], s->groups[i].profile);
+    if (!seen) v[n++] = s->groups[i].profile;
+  }
+  qsort(v, n, sizeof *v, prof_cmp);
+  all[0] = native[0] = variants[0] = '\0';
+  for (size_t k = 0; k < n; k++) {
+    list_add(all, len, v[k]);
+    list_add(tb_summary_profile_isa(v[k]) ? native : variants, len, v[k]);
+  }
+}
+
 static int mkdir_p(const char *path) {
   char buf[4096];
   fmt(buf, sizeof buf, "%s", path);
@@ -387,10 +434,10 @@ static int draw(const tb_summary_t *s, const char *scripts, const char *script, 
     return 1;
   }
 
-  char allocs[1024], works[2048], profs[1024];
+  char allocs[1024], works[2048], profs[1024], native[1024], variants[1024];
   ordered_list(s, take, 0, tb_summary_alloc_order, allocs, sizeof allocs);
-  ordered_list(s, take, 1, NULL, works, sizeof works);
-  ordered_list(s, take, 2, tb_summary_profile_order, profs, sizeof profs);
+  workload_list(s, take, works, sizeof works);
+  profile_lists(s, take, profs, native, variants, sizeof profs);
   free(take);
   for (int k = 0; k < 2; k++) {
     const char *ext = k ? "png" : "pdf";
@@ -399,8 +446,9 @@ static int draw(const tb_summary_t *s, const char *scripts, const char *script, 
     ok = ok && fmt(tmp, sizeof tmp, "%s.tmp", out);
     ok = ok && fmt(vars, sizeof vars,
              "DATA='%s'; OUT='%s'; TERM='%s'; METRICS='%s'; ALLOCS='%s'; WORKLOADS='%s'; PROFILES='%s'; "
-             "NOTE='%s%s'",
-             data, tmp, ext, present, allocs, works, profs, note[0] ? "left out: " : "", note);
+             "NATIVE='%s'; VARIANTS='%s'; MISSFLOOR=%g; NOTE='%s%s'",
+             data, tmp, ext, present, allocs, works, profs, native, variants, TB_SUM_MISS_FLOOR,
+             note[0] ? "left out: " : "", note);
     if (!ok) {
       fprintf(stderr, "testbed plot: %s: folder or names too long\n", fs.figure);
       return 1;

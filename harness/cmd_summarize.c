@@ -1,5 +1,7 @@
-/* cmd_summarize.c: `testbed summarize DIR [-o FILE] [--tex FILE]`: per-group
- * median, 95% CI of the median and n from a run set's results.csv. */
+/* cmd_summarize.c: `testbed summarize DIR [-o FILE] [--verdicts FILE]
+ * [--tex FILE]`: per-group median, 95% CI of the median, n and the ratio to
+ * inline from a run set's results.csv, and the verdicts of the design
+ * steps (summary.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,7 +9,7 @@
 #include "tb_cli.h"
 
 static const char usage[] =
-    "usage: testbed summarize DIR [-o FILE] [--tex FILE]\n"
+    "usage: testbed summarize DIR [-o FILE] [--verdicts FILE] [--tex FILE]\n"
     "\n"
     "Reads DIR/results.csv (a run set; DIR may also be the CSV itself), checks\n"
     "it (bad lines are reported as FILE:LINE, exit status 2), and writes one row\n"
@@ -15,13 +17,27 @@ static const char usage[] =
     "n, n_na, median, ci_low, ci_high (95% confidence interval of the MEDIAN,\n"
     "distribution-free, from order statistics), ci_level (its exact coverage:\n"
     "below 0.95 when n <= 5), mean, min, max. NA values are left out; a group\n"
-    "that has only NA values stays NA.\n"
+    "that has only NA values stays NA. Each row also has its ratio to inline's\n"
+    "group of the same key (ratio, ratio_lo, ratio_hi from the two CIs) and the\n"
+    "direction: lower, higher (the ratio interval excludes 1; for one\n"
+    "deterministic simulated run: the ratio differs from 1 by more than 1% and\n"
+    "the misses by more than 0.001 per op), same, or NA.\n"
     "\n"
-    "  -o FILE      summary CSV (default DIR/summary.csv; '-' for stdout)\n"
-    "  --tex FILE   also write LaTeX macros for the paper (\\tbget{med@...})\n";
+    "The verdicts (verdicts.csv) summarize each step of the design space\n"
+    "(inline->oob-m32: where the metadata lives; oob-m32->oob: denser blocks;\n"
+    "oob->oob-map: no back-pointer; oob->oob-array: arrays in the bins;\n"
+    "inline->oob) per metric, backend, profile (and x86 / ARM: every profile\n"
+    "running its own ISA at its own page size) and workload class: how many\n"
+    "workloads were lower, the same or higher, and the geometric mean ratio.\n"
+    "\n"
+    "  -o FILE          summary CSV (default DIR/summary.csv; '-' for stdout)\n"
+    "  --verdicts FILE  verdicts CSV (default: verdicts.csv beside the summary;\n"
+    "                   none when the summary goes to stdout)\n"
+    "  --tex FILE       also write LaTeX macros for the paper (\\tbget{med@...},\n"
+    "                   \\tbv{word}{...}, tables)\n";
 
 static int summarize_main(int argc, char **argv) {
-  const char *dir = NULL, *out = NULL, *tex = NULL;
+  const char *dir = NULL, *out = NULL, *tex = NULL, *verd = NULL;
   for (int i = 1; i < argc; i++) {
     if (tb_cli_is_help(argv[i])) {
       fputs(usage, stdout);
@@ -29,6 +45,9 @@ static int summarize_main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) {
       if (++i == argc) return tb_cli_usage_error("summarize", "%s needs a file", argv[i - 1]);
       out = argv[i];
+    } else if (!strcmp(argv[i], "--verdicts")) {
+      if (++i == argc) return tb_cli_usage_error("summarize", "--verdicts needs a file");
+      verd = argv[i];
     } else if (!strcmp(argv[i], "--tex")) {
       if (++i == argc) return tb_cli_usage_error("summarize", "--tex needs a file");
       tex = argv[i];
@@ -44,7 +63,7 @@ static int summarize_main(int argc, char **argv) {
 
   char cmdline[4096] = "testbed ";
   tb_summary_cmdline(argc, argv, cmdline + 8, sizeof cmdline - 8);
-  char name[4096];
+  char name[4096], vname[4200];
 
   tb_summary_t s;
   char err[1024];
@@ -60,10 +79,17 @@ static int summarize_main(int argc, char **argv) {
     snprintf(slash ? slash + 1 : name, sizeof name - (size_t)(slash ? slash + 1 - name : 0), "summary.csv");
     out = name;
   }
+  if (!verd && strcmp(out, "-")) {
+    snprintf(vname, sizeof vname, "%s", out);
+    char *slash = strrchr(vname, '/');
+    snprintf(slash ? slash + 1 : vname, sizeof vname - (size_t)(slash ? slash + 1 - vname : 0), "verdicts.csv");
+    verd = vname;
+  }
   if (!strcmp(out, "-"))
     rc = tb_summary_write_csv(&s, stdout, cmdline);
   else
     rc = tb_summary_write_file(out, &s, cmdline, tb_summary_write_csv);
+  if (!rc && verd) rc = tb_summary_write_file(verd, &s, cmdline, tb_summary_write_verdicts);
   if (!rc && tex) rc = tb_summary_write_file(tex, &s, cmdline, tb_summary_write_tex);
   if (!rc) {
     size_t na_groups = 0;

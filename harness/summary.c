@@ -2,7 +2,7 @@
  * compute median, 95% CI of the median and friends (see summary.h); write
  * them as summary.csv or as LaTeX macros for the paper. */
 #include <errno.h>
-#include <math.h> /* NAN, isnan, isfinite: macros, no libm needed */
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -354,6 +354,8 @@ static int add_derived(tb_summary_t *s, store_t *st) {
   return 0;
 }
 
+static int add_comparisons(tb_summary_t *s);
+
 int tb_summary_load(const char *dir_or_file, tb_summary_t *s, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
   struct stat sb;
@@ -406,7 +408,239 @@ int tb_summary_load(const char *dir_or_file, tb_summary_t *s, char *err, size_t 
     i = j;
   }
   free(scratch);
+  if (add_comparisons(s) != 0) return fail(err, errlen, s->source, 0, "out of memory");
   return 0;
+}
+
+/* ---- Ratios, directions, verdicts -------------------------------------- */
+
+static int gkey_cmp(const tb_sum_group_t *a, const tb_sum_group_t *b) {
+  const char *fa[TB_SUM_KEYS] = {a->experiment, a->allocator, a->workload, a->backend, a->profile, a->threads, a->metric};
+  const char *fb[TB_SUM_KEYS] = {b->experiment, b->allocator, b->workload, b->backend, b->profile, b->threads, b->metric};
+  for (int i = 0; i < TB_SUM_KEYS; i++) {
+    if (i == 5) { /* threads: numeric order, as key_cmp */
+      size_t la = strlen(fa[i]), lb = strlen(fb[i]);
+      if (la != lb) return la < lb ? -1 : 1;
+    }
+    int c = strcmp(fa[i], fb[i]);
+    if (c) return c;
+  }
+  return 0;
+}
+
+static int gkey_cmp_v(const void *a, const void *b) { return gkey_cmp(a, b); }
+
+const tb_sum_group_t *tb_summary_lookup(const tb_summary_t *s, const char *experiment, const char *allocator,
+                                        const char *workload, const char *backend, const char *profile,
+                                        const char *threads, const char *metric) {
+  tb_sum_group_t probe = {.experiment = experiment, .allocator = allocator, .workload = workload, .backend = backend,
+                          .profile = profile, .threads = threads, .metric = metric};
+  if (!s->ngroups) return NULL;
+  return bsearch(&probe, s->groups, s->ngroups, sizeof *s->groups, gkey_cmp_v);
+}
+
+static bool has_ci(const tb_sum_group_t *g) {
+  return g->n >= 2 && !isnan(g->ci_low) && !isnan(g->ci_high) && g->ci_low != g->ci_high;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && !strcmp(s + a - b, suffix);
+}
+
+tb_dir_t tb_summary_compare(const tb_sum_group_t *d, const tb_sum_group_t *b, double *ratio, double *lo, double *hi) {
+  *ratio = *lo = *hi = NAN;
+  if (!d || !b || isnan(d->median) || isnan(b->median) || b->median == 0) return TB_DIR_NA;
+  *ratio = d->median / b->median;
+  bool ci = has_ci(d) && has_ci(b) && b->ci_low > 0;
+  if (ci) {
+    *lo = d->ci_low / b->ci_high;
+    *hi = d->ci_high / b->ci_low;
+    return *hi < 1 ? TB_DIR_LOWER : *lo > 1 ? TB_DIR_HIGHER : TB_DIR_SAME;
+  }
+  double diff = d->median - b->median;
+  if (diff < 0) diff = -diff;
+  if (ends_with(d->metric, "_misses_per_op") && diff <= TB_SUM_MISS_FLOOR) return TB_DIR_SAME;
+  if (*ratio < 1 - TB_SUM_SIM_TOL) return TB_DIR_LOWER;
+  if (*ratio > 1 + TB_SUM_SIM_TOL) return TB_DIR_HIGHER;
+  return TB_DIR_SAME;
+}
+
+const tb_sum_step_t tb_summary_steps[] = {
+    {"inline", "oob-m32", "where the metadata lives"},
+    {"oob-m32", "oob", "denser blocks"},
+    {"oob", "oob-map", "no back-pointer"},
+    {"oob", "oob-array", "arrays in the bins"},
+    {"inline", "oob", "out-of-band metadata, both effects"},
+    {NULL, NULL, NULL},
+};
+
+const char *tb_summary_workload_class(const char *w) {
+  /* a trace file (results name it by its file name) or a generator spec,
+   * with or without its gen: prefix */
+  if (strchr(w, '/') || strstr(w, ".tbt") || strstr(w, ".txt") || strstr(w, ".zst")) return "programs";
+  if (!strncmp(w, "gen:", 4)) w += 4;
+  if (!strncmp(w, "mix", 3)) return "mixes";
+  if (!strncmp(w, "list", 4) || !strncmp(w, "tree", 4)) return "linked";
+  if (!strncmp(w, "larson", 6) || !strncmp(w, "xmalloc", 7) || !strncmp(w, "cache_", 6)) return "threaded";
+  return "micro";
+}
+
+static const char *const x86_cores[] = {"zen3", "zen4", "skylake", "icelake", "x86", NULL};
+static const char *const arm_cores[] = {"neoverse-n1", "neoverse-v1", "cortex-a72", "cortex-a76",
+                                        "apple-m1-p",  "apple-m1",    "arm",        NULL};
+
+const char *tb_summary_profile_family(const char *p) {
+  size_t n = strcspn(p, "/@");
+  for (int i = 0; x86_cores[i]; i++)
+    if (strlen(x86_cores[i]) == n && !strncmp(p, x86_cores[i], n)) return "x86";
+  for (int i = 0; arm_cores[i]; i++)
+    if (strlen(arm_cores[i]) == n && !strncmp(p, arm_cores[i], n)) return "ARM";
+  return NULL;
+}
+
+const char *tb_summary_profile_isa(const char *p) {
+  const char *fam = tb_summary_profile_family(p);
+  if (!fam || strchr(p, '/')) return NULL; /* another page size than the core's own */
+  const char *at = strchr(p, '@');
+  if (!at) return fam; /* no ISA named: cachegrind, which runs the host's (x86-64) code */
+  if (!strcmp(fam, "x86") && !strcmp(at + 1, "x86_64")) return fam;
+  if (!strcmp(fam, "ARM") && !strcmp(at + 1, "aarch64")) return fam;
+  return NULL;
+}
+
+static bool verdict_metric(const char *m) {
+  if (!strcmp(m, "ns_per_op")) return true;
+  const char *rest = NULL;
+  if (!strncmp(m, "allocator_program_", 18)) rest = m + 18;
+  else if (!strncmp(m, "allocator_", 10)) rest = m + 10;
+  else if (!strncmp(m, "program_", 8)) rest = m + 8;
+  if (!rest) return false;
+  static const char *const lv[] = {"l1d_misses_per_op", "l2_misses_per_op",  "l3_misses_per_op",
+                                   "llc_misses_per_op", "dtlb_misses_per_op", "l2tlb_misses_per_op", NULL};
+  for (int i = 0; lv[i]; i++)
+    if (!strcmp(rest, lv[i])) return true;
+  return false;
+}
+
+typedef struct {
+  int step;
+  const char *metric, *backend, *scope, *cls;
+  double ratio;
+  tb_dir_t dir;
+} vrec_t;
+
+static int vrec_cmp(const void *pa, const void *pb) {
+  const vrec_t *a = pa, *b = pb;
+  if (a->step != b->step) return a->step < b->step ? -1 : 1;
+  int c = strcmp(a->metric, b->metric);
+  if (!c) c = strcmp(a->backend, b->backend);
+  if (!c) c = strcmp(a->scope, b->scope);
+  if (!c) c = strcmp(a->cls, b->cls);
+  return c;
+}
+
+/* Ratios to the baseline for every group, then the verdicts of every
+ * step. Returns 0, or 1 when out of memory. */
+static int add_comparisons(tb_summary_t *s) {
+  for (size_t i = 0; i < s->ngroups; i++) {
+    tb_sum_group_t *g = &s->groups[i];
+    g->ratio = g->ratio_lo = g->ratio_hi = NAN;
+    g->dir = TB_DIR_NA;
+    if (!strcmp(g->allocator, TB_SUMMARY_BASELINE)) continue;
+    const tb_sum_group_t *b = tb_summary_lookup(s, g->experiment, TB_SUMMARY_BASELINE, g->workload, g->backend,
+                                                g->profile, g->threads, g->metric);
+    g->dir = tb_summary_compare(g, b, &g->ratio, &g->ratio_lo, &g->ratio_hi);
+  }
+  size_t cap = 0, nr = 0;
+  vrec_t *rec = NULL;
+  for (int st = 0; tb_summary_steps[st].from; st++) {
+    for (size_t i = 0; i < s->ngroups; i++) {
+      const tb_sum_group_t *g = &s->groups[i];
+      if (strcmp(g->allocator, tb_summary_steps[st].to) || !verdict_metric(g->metric)) continue;
+      const tb_sum_group_t *b = tb_summary_lookup(s, g->experiment, tb_summary_steps[st].from, g->workload,
+                                                  g->backend, g->profile, g->threads, g->metric);
+      double r, lo, hi;
+      tb_dir_t d = tb_summary_compare(g, b, &r, &lo, &hi);
+      if (d == TB_DIR_NA) continue;
+      const char *isa = tb_summary_profile_isa(g->profile), *cls = tb_summary_workload_class(g->workload);
+      const char *scopes[2] = {g->profile, isa}, *classes[2] = {cls, "all"};
+      if (nr + 4 > cap) {
+        cap = cap ? 2 * cap : 1024;
+        vrec_t *t = realloc(rec, cap * sizeof *rec);
+        if (!t) {
+          free(rec);
+          return 1;
+        }
+        rec = t;
+      }
+      for (int a = 0; a < 2; a++)
+        for (int c = 0; c < 2; c++)
+          if (scopes[a])
+            rec[nr++] = (vrec_t){st, g->metric, g->backend, scopes[a], classes[c], r, d};
+    }
+  }
+  if (nr) qsort(rec, nr, sizeof *rec, vrec_cmp);
+  s->verdicts = calloc(nr ? nr : 1, sizeof *s->verdicts);
+  if (!s->verdicts) {
+    free(rec);
+    return 1;
+  }
+  for (size_t i = 0; i < nr;) {
+    size_t j = i + 1;
+    while (j < nr && vrec_cmp(&rec[i], &rec[j]) == 0) j++;
+    tb_verdict_t *v = &s->verdicts[s->nverdicts++];
+    const tb_sum_step_t *st = &tb_summary_steps[rec[i].step];
+    *v = (tb_verdict_t){st->from, st->to, rec[i].metric, rec[i].backend, rec[i].scope, rec[i].cls,
+                        0, 0, 0, 0, NAN, NAN, NAN, TB_DIR_NA, false};
+    double logsum = 0;
+    size_t npos = 0;
+    for (size_t k = i; k < j; k++) {
+      double r = rec[k].ratio;
+      v->n++;
+      v->nlower += rec[k].dir == TB_DIR_LOWER;
+      v->nsame += rec[k].dir == TB_DIR_SAME;
+      v->nhigher += rec[k].dir == TB_DIR_HIGHER;
+      if (isnan(v->min) || r < v->min) v->min = r;
+      if (isnan(v->max) || r > v->max) v->max = r;
+      if (r > 0) logsum += log(r), npos++;
+    }
+    if (npos) v->gmean = exp(logsum / (double)npos);
+    v->mixed = v->nlower && v->nhigher;
+    bool near1 = !isnan(v->gmean) && v->gmean >= 1 - TB_SUM_SIM_TOL && v->gmean <= 1 + TB_SUM_SIM_TOL;
+    if (v->mixed)
+      v->dir = near1 ? TB_DIR_SAME : isnan(v->gmean) || v->gmean < 1 ? TB_DIR_LOWER : TB_DIR_HIGHER;
+    else if (near1 || (!v->nlower && !v->nhigher))
+      v->dir = TB_DIR_SAME;
+    else
+      v->dir = v->nlower ? TB_DIR_LOWER : TB_DIR_HIGHER;
+    i = j;
+  }
+  free(rec);
+  return 0;
+}
+
+static const char *dir_name(tb_dir_t d) {
+  return d == TB_DIR_LOWER ? "lower" : d == TB_DIR_HIGHER ? "higher" : d == TB_DIR_SAME ? "same" : "NA";
+}
+
+int tb_summary_write_verdicts(const tb_summary_t *s, FILE *f, const char *cmdline) {
+  char b[3][32];
+  fprintf(f, "# command: %s\n", cmdline);
+  fprintf(f, "# source: %s (made by: %s)\n", s->source, s->command ? s->command : "?");
+  fprintf(f, "# one row per (step, metric, backend, scope, class): ratios to/from over the workloads of the class; "
+             "scope x86/ARM: every profile of that ISA at its own page size; direction per workload: lower/higher "
+             "when the ratio interval excludes 1 (runs with a CI) or differs from 1 by more than %g (one "
+             "deterministic run; and misses by more than %g per op)\n",
+          TB_SUM_SIM_TOL, TB_SUM_MISS_FLOOR);
+  fprintf(f, "from,to,metric,backend,scope,class,n,n_lower,n_same,n_higher,gmean,min,max,direction,mixed\n");
+  for (size_t i = 0; i < s->nverdicts; i++) {
+    const tb_verdict_t *v = &s->verdicts[i];
+    fprintf(f, "%s,%s,%s,%s,%s,%s,%zu,%zu,%zu,%zu,%s,%s,%s,%s,%s\n", v->from, v->to, v->metric, v->backend, v->scope,
+            v->cls, v->n, v->nlower, v->nsame, v->nhigher, tb_summary_fmt(v->gmean, b[0]), tb_summary_fmt(v->min, b[1]),
+            tb_summary_fmt(v->max, b[2]), dir_name(v->dir), v->mixed ? "yes" : "no");
+  }
+  return ferror(f) ? 1 : 0;
 }
 
 void tb_summary_free(tb_summary_t *s) {
@@ -420,6 +654,7 @@ void tb_summary_free(tb_summary_t *s) {
     free(st);
   }
   free(s->groups);
+  free(s->verdicts);
   free(s->source);
   free(s->command);
   memset(s, 0, sizeof *s);
@@ -457,350 +692,25 @@ void tb_summary_cmdline(int argc, char **argv, char *buf, size_t len) {
 }
 
 int tb_summary_write_csv(const tb_summary_t *s, FILE *f, const char *cmdline) {
-  char b[7][32];
+  char b[10][32];
   fprintf(f, "# command: %s\n", cmdline);
   fprintf(f, "# source: %s (made by: %s)\n", s->source, s->command ? s->command : "?");
   fprintf(f, "# ci_low,ci_high: 95%% confidence interval of the median from order statistics; ci_level is its "
-             "exact coverage (below 0.95 when n <= 5); NA values excluded (n_na)\n");
+             "exact coverage (below 0.95 when n <= 5); NA values excluded (n_na); ratio: median / the " TB_SUMMARY_BASELINE
+             " median of the same key, ratio_lo,ratio_hi from the two CIs, direction lower/same/higher (see verdicts.csv's "
+             "rule)\n");
   fprintf(f, "experiment,allocator,workload,backend,profile,threads,metric,unit,n,n_na,median,ci_low,ci_high,"
-             "ci_level,mean,min,max\n");
+             "ci_level,mean,min,max,ratio,ratio_lo,ratio_hi,direction\n");
   for (size_t i = 0; i < s->ngroups; i++) {
     const tb_sum_group_t *g = &s->groups[i];
-    fprintf(f, "%s,%s,%s,%s,%s,%s,%s,%s,%zu,%zu,%s,%s,%s,%s,%s,%s,%s\n", g->experiment, g->allocator, g->workload,
-            g->backend, g->profile, g->threads, g->metric, g->unit, g->n, g->n_na, tb_summary_fmt(g->median, b[0]),
-            tb_summary_fmt(g->ci_low, b[1]), tb_summary_fmt(g->ci_high, b[2]), tb_summary_fmt(g->ci_level, b[3]),
-            tb_summary_fmt(g->mean, b[4]), tb_summary_fmt(g->min, b[5]), tb_summary_fmt(g->max, b[6]));
+    fprintf(f, "%s,%s,%s,%s,%s,%s,%s,%s,%zu,%zu,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", g->experiment, g->allocator,
+            g->workload, g->backend, g->profile, g->threads, g->metric, g->unit, g->n, g->n_na,
+            tb_summary_fmt(g->median, b[0]), tb_summary_fmt(g->ci_low, b[1]), tb_summary_fmt(g->ci_high, b[2]),
+            tb_summary_fmt(g->ci_level, b[3]), tb_summary_fmt(g->mean, b[4]), tb_summary_fmt(g->min, b[5]),
+            tb_summary_fmt(g->max, b[6]), tb_summary_fmt(g->ratio, b[7]), tb_summary_fmt(g->ratio_lo, b[8]),
+            tb_summary_fmt(g->ratio_hi, b[9]), dir_name(g->dir));
   }
   return ferror(f) ? 1 : 0;
-}
-
-/* ---- LaTeX macros ----------------------------------------------------
- * Every value is one macro named by its key, reached in the paper through
- * \tbget{KIND@ALLOCATOR/WORKLOAD/BACKEND/PROFILE/THREADS/METRIC}, KIND one of
- *   med, lo, hi (CI of the median), n, unit;
- *   ratio@ALLOCATOR/...: median of ALLOCATOR / median of `inline` for the
- *   same workload, backend, profile, threads and metric (when both exist
- *   and the baseline is non-zero).
- * The experiment column is not in the key: a run set is one experiment; a
- * key seen twice keeps the first and notes the clash as a TeX comment.
- * Key characters outside [A-Za-z0-9._:+=/-] become '-'. Numbers are
- * written with up to 3 significant digits (integers above 1000 in full)
- * so the text can quote them as they are. Run-set macros: \tbSource,
- * \tbCommand, \tbRows, \tbGroups, \tbBackendsUsed. */
-
-#define TEX_BASELINE "inline"
-
-static void tex_key_part(FILE *f, const char *s) {
-  for (; *s; s++) {
-    char c = *s;
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("._:+=/-", c);
-    fputc(ok ? c : '-', f);
-  }
-}
-
-/* The macro key after "tb@KIND@". */
-static void tex_key(FILE *f, const tb_sum_group_t *g, const char *allocator) {
-  const char *parts[6] = {allocator, g->workload, g->backend, g->profile, g->threads, g->metric};
-  for (int i = 0; i < 6; i++) {
-    if (i) fputc('/', f);
-    tex_key_part(f, parts[i]);
-  }
-}
-
-static void tex_num(double v, char *buf, size_t len) {
-  double a = v < 0 ? -v : v;
-  if (isnan(v))
-    snprintf(buf, len, "NA");
-  else if (a >= 1000)
-    snprintf(buf, len, "%.0f", v);
-  else if (a == 0 || a >= 0.001)
-    snprintf(buf, len, "%.3g", v);
-  else {
-    int e = 0;
-    double m = v;
-    while ((m < 0 ? -m : m) < 1.0) {
-      m *= 10.0;
-      e--;
-    }
-    snprintf(buf, len, "$%.2f\\times10^{%d}$", m, e);
-  }
-}
-
-static void tex_def(FILE *f, const char *kind, const tb_sum_group_t *g, const char *value) {
-  fprintf(f, "\\expandafter\\newcommand\\csname tb@%s@", kind);
-  tex_key(f, g, g->allocator);
-  fprintf(f, "\\endcsname{%s}\n", value);
-}
-
-/* Text safe inside \texttt: no TeX specials survive. */
-static void tex_text(FILE *f, const char *s) {
-  for (; *s; s++) {
-    switch (*s) {
-    case '\\': fputs("\\textbackslash{}", f); break;
-    case '{': case '}': case '#': case '$': case '%': case '&': case '_':
-      fprintf(f, "\\%c", *s);
-      break;
-    case '~': fputs("\\textasciitilde{}", f); break;
-    case '^': fputs("\\textasciicircum{}", f); break;
-    default: fputc(*s, f);
-    }
-  }
-}
-
-static bool same_but_alloc(const tb_sum_group_t *a, const tb_sum_group_t *b) {
-  return !strcmp(a->workload, b->workload) && !strcmp(a->backend, b->backend) && !strcmp(a->profile, b->profile) &&
-         !strcmp(a->threads, b->threads) && !strcmp(a->metric, b->metric);
-}
-
-static bool same_key(const tb_sum_group_t *a, const tb_sum_group_t *b) {
-  return !strcmp(a->allocator, b->allocator) && same_but_alloc(a, b);
-}
-
-static void tex_tables_write(const tb_summary_t *s, FILE *f, const char *px, const char *pa);
-
-int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
-  char buf[64];
-  fputs("% generated by: ", f);
-  tex_text(f, cmdline); /* a comment line: specials are harmless, keep it readable */
-  fputs("\n% Do not edit: every number here is derived from the run set below.\n", f);
-  fputs("\\newcommand\\tbSource{", f);
-  tex_text(f, s->source);
-  fputs("}\n\\newcommand\\tbCommand{", f);
-  tex_text(f, s->command ? s->command : "?");
-  fprintf(f, "}\n\\newcommand\\tbRows{%zu}\n\\newcommand\\tbGroups{%zu}\n", s->nrows - s->nderived, s->ngroups);
-  /* Backends with the profiles each used, in order of first appearance. */
-  fputs("\\newcommand\\tbBackendsUsed{", f);
-  int nb = 0;
-  for (size_t i = 0; i < s->ngroups; i++) {
-    const tb_sum_group_t *g = &s->groups[i];
-    bool seen = false;
-    for (size_t k = 0; k < i && !seen; k++) seen = !strcmp(s->groups[k].backend, g->backend);
-    if (seen) continue;
-    fprintf(f, "%s", nb++ ? "; " : "");
-    tex_text(f, g->backend);
-    fputs(" (", f);
-    int np = 0;
-    for (size_t k = i; k < s->ngroups; k++) {
-      const tb_sum_group_t *h = &s->groups[k];
-      if (strcmp(h->backend, g->backend)) continue;
-      bool pseen = false;
-      for (size_t m = i; m < k && !pseen; m++)
-        pseen = !strcmp(s->groups[m].backend, g->backend) && !strcmp(s->groups[m].profile, h->profile);
-      if (pseen) continue;
-      fputs(np++ ? ", " : "", f);
-      tex_text(f, h->profile);
-    }
-    fputs(")", f);
-  }
-  fputs("}\n", f);
-  for (size_t i = 0; i < s->ngroups; i++) {
-    const tb_sum_group_t *g = &s->groups[i];
-    bool clash = false;
-    for (size_t k = 0; k < i && !clash; k++) clash = same_key(&s->groups[k], g);
-    if (clash) {
-      fprintf(f, "%% key clash (experiment %s): ", g->experiment);
-      tex_key(f, g, g->allocator);
-      fputs(" kept from its first experiment\n", f);
-      continue;
-    }
-    tex_num(g->median, buf, sizeof buf);
-    tex_def(f, "med", g, buf);
-    tex_num(g->ci_low, buf, sizeof buf);
-    tex_def(f, "lo", g, buf);
-    tex_num(g->ci_high, buf, sizeof buf);
-    tex_def(f, "hi", g, buf);
-    snprintf(buf, sizeof buf, "%zu", g->n);
-    tex_def(f, "n", g, buf);
-    fprintf(f, "\\expandafter\\newcommand\\csname tb@unit@");
-    tex_key(f, g, g->allocator);
-    fputs("\\endcsname{", f);
-    tex_text(f, g->unit);
-    fputs("}\n", f);
-    if (!strcmp(g->allocator, TEX_BASELINE) || isnan(g->median)) continue;
-    for (size_t k = 0; k < s->ngroups; k++) {
-      const tb_sum_group_t *b = &s->groups[k];
-      if (strcmp(b->allocator, TEX_BASELINE) || !same_but_alloc(g, b) || strcmp(b->experiment, g->experiment)) continue;
-      if (!isnan(b->median) && b->median != 0) {
-        snprintf(buf, sizeof buf, "%.2f", g->median / b->median);
-        tex_def(f, "ratio", g, buf);
-      }
-      break;
-    }
-  }
-  /* Metrics NA in every group of a backend: what this run set could not
-   * measure ("backend: m1, m2; ..."), for the paper's plain statement. */
-  fputs("\\newcommand\\tbNAList{", f);
-  int nna = 0;
-  for (size_t i = 0; i < s->ngroups; i++) {
-    const tb_sum_group_t *g = &s->groups[i];
-    bool seen = false, value = false;
-    for (size_t k = 0; k < s->ngroups; k++) {
-      const tb_sum_group_t *h = &s->groups[k];
-      if (strcmp(h->backend, g->backend) || strcmp(h->metric, g->metric)) continue;
-      if (k < i) seen = true;
-      value |= h->n > 0;
-    }
-    if (seen || value) continue;
-    fputs(nna++ ? ", " : "", f);
-    tex_text(f, g->backend);
-    fputs(": \\texttt{", f);
-    tex_text(f, g->metric);
-    fputs("}", f);
-  }
-  if (!nna) fputs("none", f);
-  fputs("}\n", f);
-  /* Roles the paper's text refers to, so it reads any run set: the first
-   * x86 and ARM profiles and the first two workloads with simulated or
-   * counted L1D misses, and the backend that gave them. */
-  static const char *const x86[] = {"zen3", "zen4", "skylake", "icelake", "x86", NULL};
-  static const char *const arm[] = {"neoverse-n1", "neoverse-v1", "cortex-a72", "cortex-a76", "apple-m1-p", "apple-m1", "arm", NULL};
-  const char *px = NULL, *pa = NULL, *w1 = NULL, *w2 = NULL, *cb = NULL;
-  for (int pass = 0; pass < 2; pass++) {
-    const char *const *l = pass ? arm : x86;
-    for (int k = 0; l[k]; k++)
-      for (size_t i = 0; i < s->ngroups; i++) {
-        const tb_sum_group_t *g = &s->groups[i];
-        if (strcmp(g->metric, "l1d_misses_per_op") || g->n == 0 || strcmp(g->profile, l[k])) continue;
-        if (pass == 0 && !px) px = g->profile, cb = g->backend;
-        if (pass == 1 && !pa) pa = g->profile, cb = cb ? cb : g->backend;
-      }
-  }
-  for (size_t i = 0; i < s->ngroups; i++) {
-    const tb_sum_group_t *g = &s->groups[i];
-    if (strcmp(g->metric, "l1d_misses_per_op") || g->n == 0) continue;
-    if (!w1) w1 = g->workload;
-    else if (!w2 && strcmp(w1, g->workload)) w2 = g->workload;
-  }
-  const char *roles[][2] = {{"tbProfileX", px}, {"tbProfileArm", pa}, {"tbWorkloadA", w1},
-                            {"tbWorkloadB", w2 ? w2 : w1}, {"tbCacheBackend", cb}};
-  for (size_t k = 0; k < sizeof roles / sizeof roles[0]; k++) {
-    fprintf(f, "\\newcommand\\%s{", roles[k][0]);
-    if (roles[k][1]) tex_key_part(f, roles[k][1]);
-    else fputs("none", f);
-    fputs("}\n", f);
-  }
-  tex_tables_write(s, f, px, pa);
-  return ferror(f) ? 1 : 0;
-}
-
-/* Tables for the paper, as longtables (they may run over pages):
- * \tbTableCache: one row per (workload, allocator, threads), one column per
- *   (metric, profile) for the simulated or counted misses, on the x86 and
- *   ARM profiles the text quotes (\tbProfileX, \tbProfileArm): a design's
- *   misses (allocator + program, L1D and LL), the allocator's own, and the
- *   harness's apart;
- * \tbTableHost: the replay's time and space metrics (any profile).
- * Each cell is "median [ci_low, ci_high]" (a single value when the runs
- * agree), NA (measured as NA), or -- (not in the run set). Only groups
- * from the listed backends are used, first listed first. */
-typedef struct {
-  const char *name, *metrics[6], *backends[4];
-  bool by_role_profile;
-} tex_table_t;
-
-static const tex_table_t tex_tables[] = {
-    {"Cache",
-     {"allocator_program_l1d_misses_per_op", "allocator_l1d_misses_per_op", "harness_l1d_misses_per_op",
-      "allocator_program_llc_misses_per_op", NULL},
-     {"cachegrind", "memsim", "papi", NULL},
-     true},
-    {"Host", {"ns_per_op", "peak_heap_bytes", "fragmentation", "metadata_per_live_byte", NULL}, {"replay", "papi", "timer", NULL}, false},
-};
-
-static bool in_list(const char *const *l, const char *s) {
-  for (; *l; l++)
-    if (!strcmp(*l, s)) return true;
-  return false;
-}
-
-static void tex_cell(FILE *f, const tb_sum_group_t *g) {
-  char a[64], b[64], c[64];
-  if (!g) {
-    fputs("--", f);
-    return;
-  }
-  if (g->n == 0) {
-    fputs("NA", f);
-    return;
-  }
-  tex_num(g->median, a, sizeof a);
-  if (isnan(g->ci_low) || (g->ci_low == g->median && g->ci_high == g->median)) {
-    fputs(a, f); /* one run, or identical runs (simulation is deterministic) */
-    return;
-  }
-  tex_num(g->ci_low, b, sizeof b);
-  tex_num(g->ci_high, c, sizeof c);
-  fprintf(f, "%s {\\scriptsize[%s, %s]}", a, b, c);
-}
-
-static void tex_tables_write(const tb_summary_t *s, FILE *f, const char *px, const char *pa) {
-  for (size_t t = 0; t < sizeof tex_tables / sizeof tex_tables[0]; t++) {
-    const tex_table_t *tt = &tex_tables[t];
-    const char *cm[12], *cp[12]; /* column metric and profile (NULL: any) */
-    int nc = 0;
-    for (int m = 0; m < 6 && tt->metrics[m]; m++) {
-      if (!tt->by_role_profile) {
-        cm[nc] = tt->metrics[m];
-        cp[nc++] = NULL;
-        continue;
-      }
-      if (px) cm[nc] = tt->metrics[m], cp[nc++] = px;
-      if (pa) cm[nc] = tt->metrics[m], cp[nc++] = pa;
-    }
-    /* #1: the caption (with its \\label), set by longtable's own \\caption */
-    fprintf(f, "\\newcommand\\tbTable%s[1]{\\begin{longtable}{ll", tt->name);
-    for (int c = 0; c < nc; c++) fputs("r", f);
-    fputs("}\n\\caption{#1}\\\\\n\\hline workload & allocator", f);
-    for (int c = 0; c < nc; c++) {
-      fputs(" & \\rotatebox{70}{\\shortstack[l]{\\texttt{", f); /* graphicx */
-      tex_text(f, cm[c]);
-      fputs("}", f);
-      if (cp[c]) {
-        fputs("\\\\", f);
-        tex_text(f, cp[c]);
-      }
-      fputs("}}", f);
-    }
-    fputs(" \\\\ \\hline\\endhead\n", f);
-    size_t rows = 0;
-    for (size_t i = 0; i < s->ngroups; i++) {
-      const tb_sum_group_t *g = &s->groups[i];
-      bool col = false;
-      for (int c = 0; c < nc && !col; c++) col = !strcmp(g->metric, cm[c]) && (!cp[c] || !strcmp(g->profile, cp[c]));
-      if (!col || !in_list(tt->backends, g->backend)) continue;
-      bool seen = false; /* one row per (workload, allocator, threads) */
-      for (size_t k = 0; k < i && !seen; k++) {
-        const tb_sum_group_t *h = &s->groups[k];
-        bool hcol = false;
-        for (int c = 0; c < nc && !hcol; c++)
-          hcol = !strcmp(h->metric, cm[c]) && (!cp[c] || !strcmp(h->profile, cp[c]));
-        seen = hcol && in_list(tt->backends, h->backend) && !strcmp(h->workload, g->workload) &&
-               !strcmp(h->allocator, g->allocator) && !strcmp(h->threads, g->threads);
-      }
-      if (seen) continue;
-      tex_text(f, g->workload);
-      if (strcmp(g->threads, "1")) fprintf(f, " (%s thr.)", g->threads);
-      fputs(" & ", f);
-      tex_text(f, g->allocator);
-      for (int c = 0; c < nc; c++) {
-        const tb_sum_group_t *cell = NULL;
-        for (int b = 0; tt->backends[b] && !cell; b++)
-          for (size_t k = 0; k < s->ngroups && !cell; k++) {
-            const tb_sum_group_t *h = &s->groups[k];
-            if (!strcmp(h->metric, cm[c]) && !strcmp(h->backend, tt->backends[b]) &&
-                (!cp[c] || !strcmp(h->profile, cp[c])) && !strcmp(h->workload, g->workload) &&
-                !strcmp(h->allocator, g->allocator) && !strcmp(h->threads, g->threads))
-              cell = h;
-          }
-        fputs(" & ", f);
-        tex_cell(f, cell);
-      }
-      fputs(" \\\\\n", f);
-      rows++;
-    }
-    if (!rows) fprintf(f, "\\multicolumn{%d}{l}{(no such metric in this run set)} \\\\\n", 2 + nc);
-    fputs("\\hline\n\\end{longtable}}\n", f);
-  }
 }
 
 const char *const tb_summary_alloc_order[] = {"inline", "oob-m32", "oob",      "oob-array", "oob-map", "glibc",

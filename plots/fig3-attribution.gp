@@ -2,14 +2,15 @@
 # that made them: the allocator's own (solid, bottom), the program's
 # touches of its blocks (hatched, middle) and the harness's, reading its op
 # array and slot table (light, on top; the same for every allocator). One
-# panel per profile. Stacks are built from the three medians (no error
+# panel per native profile (up to four, two per row). Stacks are built from the three medians (no error
 # bars: see the CI in the tables).
 # figure: fig3-attribution
 # metrics: allocator_l1d_misses_per_op program_l1d_misses_per_op harness_l1d_misses_per_op
-# backends: cachegrind memsim tlbsim
+# backends: memsim cachegrind
 # needs: all
-NPROF = words(PROFILES) > 4 ? 4 : words(PROFILES)
-PDF_W = 3.2 * NPROF + 0.4; PDF_H = 2.8
+NPROF = words(NATIVE) > 4 ? 4 : words(NATIVE)
+NCOL = NPROF > 1 ? 2 : 1; NROW = (NPROF + 1) / 2
+PDF_W = 6.5; PDF_H = 2.6 * NROW + 0.3
 load 'lib/common.gp'
 load 'lib/note.gp'
 MA = word(METRICS, 1); MP = word(METRICS, 2); MH = word(METRICS, 3)
@@ -18,22 +19,24 @@ MA = word(METRICS, 1); MP = word(METRICS, 2); MH = word(METRICS, 3)
 array BASE[NPROF * NWL * NAL + 1]
 array TOP[NPROF * NWL * NAL + 1]
 do for [i=1:|BASE|] { BASE[i] = NaN; TOP[i] = NaN }
-kk(p, w, a) = ((idx(p, PROFILES) - 1) * NWL + idx(w, WORKLOADS) - 1) * NAL + idx(a, ALLOCS)
+kk(p, w, a) = ((idx(p, NATIVE) - 1) * NWL + idx(w, WORKLOADS) - 1) * NAL + idx(a, ALLOCS)
 key(x) = kk(strcol(C_PROF), strcol(C_WORK), strcol(C_ALLOC))
-stats DATA using (strcol(C_METRIC) eq MA && idx(strcol(C_PROF), PROFILES) > 0 ? \
+stats DATA using (strcol(C_METRIC) eq MA && idx(strcol(C_PROF), NATIVE) > 0 ? \
       (BASE[key(0)] = column(C_MED), 0) : 0) nooutput
-stats DATA using (strcol(C_METRIC) eq MP && idx(strcol(C_PROF), PROFILES) > 0 ? \
+stats DATA using (strcol(C_METRIC) eq MP && idx(strcol(C_PROF), NATIVE) > 0 ? \
       (TOP[key(0)] = BASE[key(0)] + column(C_MED), 0) : 0) nooutput
-set multiplot layout 1, NPROF title mtitle('L1D misses per operation: allocator (solid), program (hatched), harness (light)') noenhanced font ',9'
+set multiplot layout NROW, NCOL title mtitle('L1D misses per operation: allocator (solid), program (hatched), harness (light)') noenhanced font ',8'
 set key top left font ',7'
+set xtics ()
+do for [i=1:NWL] { set xtics add (wlabel(word(WORKLOADS, i)) i) }
 sel(m) = strcol(C_METRIC) eq m && strcol(C_PROF) eq P
 base(x) = (K = key(x), K >= 1 && K <= |BASE| ? BASE[K] : NaN)
 top(x) = (K = key(x), K >= 1 && K <= |TOP| ? TOP[K] : NaN)
 do for [p=1:NPROF] {
   if (p > 1) { unset key }
-  P = word(PROFILES, p)
-  set title P noenhanced
-  set ylabel 'l1d misses per op' noenhanced
+  P = word(NATIVE, p)
+  set title plabel(P) noenhanced
+  set ylabel 'L1D misses per op' noenhanced
   NPTS = 0
   stats DATA using (sel(MA) ? (NPTS = NPTS + 1, 0) : 0) nooutput
   if (NPTS == 0) {

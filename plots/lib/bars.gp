@@ -5,7 +5,7 @@
 # with no value at all (NA on this profile) is drawn empty and says so.
 sel(m, p) = strcol(C_METRIC) eq m && strcol(C_PROF) eq p
 set title ARG3 noenhanced
-set ylabel ARG1 noenhanced
+set ylabel '' noenhanced
 NPTS = 0
 stats DATA using (sel(ARG1, ARG2) ? (NPTS = NPTS + 1, 0) : 0) nooutput
 if (NPTS == 0) {
@@ -23,7 +23,7 @@ if (NPTS == 0) {
   LOGY = V_min > 0 && V_max / V_min > 20
   # (a log axis autoscales both ends: the linear [0:*] would hide the
   # smallest bars below its first decade)
-  if (LOGY) { set logscale y; set yrange [*:*]; set ylabel ARG1 . ' (log scale)' noenhanced }
+  if (LOGY) { set logscale y; set yrange [*:*]; set ylabel '(log scale)' noenhanced }
   plot for [i=1:NAL] DATA using (sel(ARG1, ARG2) && strcol(C_ALLOC) eq word(ALLOCS, i) ? \
          barx(strcol(C_WORK), strcol(C_ALLOC)) : NaN):(sel(ARG1, ARG2) ? column(C_MED) : NaN):(BW * 0.9) \
          with boxes lc rgb acolor(word(ALLOCS, i)) title word(ALLOCS, i), \

@@ -9,21 +9,52 @@
 # Column numbers of summary.csv (one place to change):
 C_ALLOC = 2; C_WORK = 3; C_BACKEND = 4; C_PROF = 5; C_THREADS = 6; C_METRIC = 7
 C_UNIT = 8; C_N = 9; C_MED = 11; C_LO = 12; C_HI = 13
+C_RATIO = 18; C_RLO = 19; C_RHI = 20
+if (!exists("NATIVE")) NATIVE = PROFILES
+if (!exists("VARIANTS")) VARIANTS = ''
 
+# Words for the names users see in the data.
+# wlabel: a workload's short name (gen:mix:dist=pareto -> mix:dist=pareto,
+# workloads/traces/python3.tbt.zst -> python3)
+wl1(w) = strstrt(w, 'gen:') == 1 ? w[5:] : w
+wl2(w) = strstrt(w, 'traces/') > 0 ? w[strstrt(w, 'traces/') + 7:] : w
+wl3(w) = strstrt(w, '.tbt') > 0 ? w[1:strstrt(w, '.tbt') - 1] : w
+wlabel(w) = wl3(wl2(wl1(w)))
+# plabel: a profile in words (neoverse-n1/page=64K@aarch64 -> neoverse-n1, AArch64, 64K pages)
+pbase(p) = p[1:strstrt(p . '@', '@') - 1]
+pisa(p) = strstrt(p, '@') > 0 ? (p[strstrt(p, '@') + 1:] eq 'x86_64' ? 'x86-64' : p[strstrt(p, '@') + 1:] eq 'aarch64' ? 'AArch64' : p[strstrt(p, '@') + 1:]) : ''
+ppage(b) = strstrt(b, '/page=') > 0 ? b[strstrt(b, '/page=') + 6:] . ' pages' : ''
+pcore(b) = strstrt(b, '/') > 0 ? b[1:strstrt(b, '/') - 1] : b
+plabel(p) = pcore(pbase(p)) . (pisa(p) ne '' ? ', ' . pisa(p) : '') . (ppage(pbase(p)) ne '' ? ', ' . ppage(pbase(p)) : '')
+# mlabel: a metric in words
+mlabel(m) = m eq 'allocator_program_l1d_misses_per_op' ? 'L1D misses per op (allocator + program)' : \
+  m eq 'allocator_program_l2_misses_per_op' ? 'L2 misses per op (allocator + program)' : \
+  m eq 'allocator_program_llc_misses_per_op' ? 'last-level misses per op (allocator + program)' : \
+  m eq 'allocator_program_dtlb_misses_per_op' ? 'DTLB misses per op (allocator + program)' : \
+  m eq 'allocator_l1d_misses_per_op' ? 'L1D misses per op, allocator' : \
+  m eq 'program_l1d_misses_per_op' ? 'L1D misses per op, program' : \
+  m eq 'harness_l1d_misses_per_op' ? 'L1D misses per op, harness' : \
+  m eq 'l1d_misses_per_op' ? 'L1D misses per op (total)' : \
+  m eq 'llc_misses_per_op' ? 'last-level misses per op (total)' : \
+  m eq 'dtlb_misses_per_op' ? 'DTLB misses per op (total)' : \
+  m eq 'ns_per_op' ? 'time per op (ns)' : m eq 'cycles_per_op' ? 'cycles per op' : \
+  m eq 'peak_heap_bytes' ? 'peak committed heap (bytes)' : m eq 'max_rss_bytes' ? 'peak RSS (bytes)' : \
+  m eq 'fragmentation' ? 'fragmentation (peak heap / peak live)' : \
+  m eq 'metadata_per_live_byte' ? 'metadata bytes per live byte' : \
+  m eq 'metadata_bytes_at_peak' ? 'metadata bytes at the live peak' : m
 if (!exists("NOTE")) NOTE = ''
 set datafile separator ','
 set datafile missing 'NA'
 set encoding utf8
-# Many workloads: wider figure (up to 2x) and slanted labels.
-NWL0 = words(WORKLOADS)
-WSCALE = NWL0 > 5 ? (NWL0 / 5.0 > 2 ? 2 : NWL0 / 5.0) : 1
-PDF_W = PDF_W * WSCALE
+# Figures are drawn at the size the paper places them (PDF_W inches wide,
+# the text width is 6.5 in), so the fonts below are their printed sizes:
+# 8 pt text, 7 pt tick labels.
 # Fixed fonts and sizes: identical inputs give identical files (with
 # SOURCE_DATE_EPOCH set by `testbed plot`, cairo writes no timestamp).
 if (TERM eq 'pdf') {
-  set terminal pdfcairo enhanced color font 'DejaVu Sans,9' size PDF_W, PDF_H
+  set terminal pdfcairo enhanced color font 'DejaVu Sans,8' size PDF_W, PDF_H
 } else {
-  set terminal pngcairo enhanced color font 'DejaVu Sans,10' size PDF_W*160, PDF_H*160
+  set terminal pngcairo enhanced color font 'DejaVu Sans,8' size PDF_W*120, PDF_H*120
 }
 set output OUT
 
@@ -46,6 +77,10 @@ set border 3
 set yrange [0:*]
 set xrange [0.5:NWL + 0.5]
 set xtics ()
-do for [i=1:NWL] { set xtics add (word(WORKLOADS, i) i) }
+do for [i=1:NWL] { set xtics add (wlabel(word(WORKLOADS, i)) i) }
 if (NWL > 5) { set xtics rotate by -35 left font ',7' }
+
+# Point types per allocator, so the dots read in black and white too.
+aptype(a) = a eq 'oob-m32' ? 9 : a eq 'oob' ? 7 : a eq 'oob-array' ? 5 : a eq 'oob-map' ? 11 : \
+            a eq 'glibc' ? 13 : a eq 'jemalloc' ? 2 : a eq 'mimalloc' ? 3 : a eq 'tcmalloc' ? 1 : a eq 'bump' ? 4 : 6
 set bars 0.5

@@ -1,3 +1,4 @@
-# note.gp: what the figure leaves out (NOTE) becomes the second line of the
-# figure title: mtitle('Title') (so the layout makes room for it).
-mtitle(s) = strlen(NOTE) > 0 ? s . "\n(" . NOTE . ")" : s
+# note.gp: figures carry no NA notes: what a figure leaves out is in
+# PLOTDIR/<figure>.note, which the paper lists in its appendix.
+# mtitle('Title') is the figure's title.
+mtitle(s) = s
