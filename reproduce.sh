@@ -270,8 +270,16 @@ cmd_main() {
     tail -20 build/paper.log >&2
     die "building the paper failed (log: build/paper.log)"
   fi
-  printf '\nresults: %s/results.csv (summary: %s/plots/summary.csv)\nplots:   %s/plots/\npaper:   %s (from %s)\n' \
-    "$runset" "$runset" "$runset" "$top/paper/paper.pdf" "$paper_from"
+  # The answer of the run just made, without opening the PDF: the ratio
+  # table of the paper's headline figure (L1D and DTLB misses of allocator
+  # and program, every design against inline) and the steps' verdicts.
+  say "the ratios of $runset (testbed compare; harness excluded)"
+  local m=allocator_program_l1d_misses_per_op,allocator_program_dtlb_misses_per_op
+  ./build/testbed compare "$runset" --metric "$m" 2>/dev/null || ./build/testbed compare "$runset" || true
+  echo
+  ./build/testbed compare "$runset" --steps || true
+  printf '\nresults: %s/results.csv (summary: %s/plots/summary.csv, verdicts: %s/plots/verdicts.csv)\nplots:   %s/plots/\npaper:   %s (from %s)\n' \
+    "$runset" "$runset" "$runset" "$runset" "$top/paper/paper.pdf" "$paper_from"
   [ "$ref_rc" -eq 0 ] || die "the deterministic numbers differ from results/reference (above)"
 }
 

@@ -14,7 +14,7 @@
 #include "tb_cli.h"
 
 static const char usage[] =
-    "usage: testbed compare DIR [--baseline ALLOCATOR] [--metric M[,M...]]...\n"
+    "usage: testbed compare DIR [--baseline ALLOCATOR] [--metric M[,M...]]... [--steps]\n"
     "\n"
     "Prints, for each metric, the ratio of every allocator to the baseline\n"
     "(default inline) per workload and machine profile: the ratio of the two\n"
@@ -32,6 +32,10 @@ static const char usage[] =
     "                 own and its program's counts, the harness's excluded: they\n"
     "                 are the same for every allocator): misses by level, L1D\n"
     "                 first, then data references and instructions.\n"
+    "  --steps        instead, the verdicts of the design steps (testbed summarize's\n"
+    "                 verdicts.csv) over all workloads on the native x86 and ARM\n"
+    "                 profiles: geometric mean ratio after/before the step, and how\n"
+    "                 many workloads were lower / the same / higher.\n"
     "Exit status 2 on a bad run set (FILE:LINE) or a baseline or metric the run\n"
     "set does not have.\n";
 
@@ -95,7 +99,7 @@ static void print_table(const tb_summary_t *s, const char *metric, const char *b
       al[j - 1] = t;
     }
   printf("%s: ratio to %s, median [interval]\n", metric, base);
-  printf("%-24s %-12s %-10s", "workload", "profile", "backend");
+  printf("%-24s %-30s %-10s", "workload", "profile", "backend");
   for (size_t a = 0; a < nal; a++) printf(" %-22s", al[a]);
   printf("\n");
   /* rows in summary order (sorted by experiment, workload, ...), profiles in display order */
@@ -129,7 +133,7 @@ static void print_table(const tb_summary_t *s, const char *metric, const char *b
     int k = snprintf(wl, sizeof wl, "%s%s%s", show_exp ? b->experiment : "", show_exp ? " " : "", b->workload);
     if (strcmp(b->threads, "1") && k > 0 && (size_t)k < sizeof wl)
       snprintf(wl + k, sizeof wl - (size_t)k, " (%s thr.)", b->threads);
-    printf("%-24s %-12s %-10s", wl, b->profile, b->backend);
+    printf("%-24s %-30s %-10s", wl, b->profile, b->backend);
     for (size_t a = 0; a < nal; a++) {
       const tb_sum_group_t *d =
           tb_summary_find(s, al[a], b->workload, b->backend, b->profile, b->threads, metric);
@@ -152,8 +156,44 @@ static void print_table(const tb_summary_t *s, const char *metric, const char *b
   free(rows);
 }
 
+/* --steps: one line per (step, metric, backend) with the x86 and ARM
+ * verdicts over all workloads. */
+static void print_steps(const tb_summary_t *s) {
+  static const char *const mets[] = {"allocator_program_l1d_misses_per_op", "allocator_program_l2_misses_per_op",
+                                     "allocator_program_dtlb_misses_per_op", "ns_per_op", NULL};
+  printf("design steps: geometric mean ratio after/before over all workloads (lower/same/higher workloads)\n");
+  printf("%-22s %-38s %-10s %-24s %-24s\n", "step", "metric", "backend", "x86", "ARM");
+  size_t lines = 0;
+  for (int st = 0; tb_summary_steps[st].from; st++)
+    for (int m = 0; mets[m]; m++)
+      for (size_t i = 0; i < s->nverdicts; i++) {
+        const tb_verdict_t *v = &s->verdicts[i];
+        if (strcmp(v->from, tb_summary_steps[st].from) || strcmp(v->to, tb_summary_steps[st].to) ||
+            strcmp(v->metric, mets[m]) || strcmp(v->cls, "all"))
+          continue;
+        bool time = !strcmp(v->scope, "host");
+        if (!time && strcmp(v->scope, "x86")) continue; /* one line per backend, from its x86 verdict */
+        const tb_verdict_t *a = NULL;
+        for (size_t k = 0; k < s->nverdicts && !a; k++) {
+          const tb_verdict_t *w = &s->verdicts[k];
+          if (!strcmp(w->from, v->from) && !strcmp(w->to, v->to) && !strcmp(w->metric, v->metric) &&
+              !strcmp(w->backend, v->backend) && !strcmp(w->scope, "ARM") && !strcmp(w->cls, "all"))
+            a = w;
+        }
+        char step[64], cx[64], ca[64];
+        snprintf(step, sizeof step, "%s->%s", v->from, v->to);
+        snprintf(cx, sizeof cx, "%.3g (%zu/%zu/%zu)", v->gmean, v->nlower, v->nsame, v->nhigher);
+        if (a) snprintf(ca, sizeof ca, "%.3g (%zu/%zu/%zu)", a->gmean, a->nlower, a->nsame, a->nhigher);
+        else snprintf(ca, sizeof ca, "%s", time ? "(host)" : "--");
+        printf("%-22s %-38s %-10s %-24s %-24s\n", step, v->metric, v->backend, cx, ca);
+        lines++;
+      }
+  if (!lines) printf("(no step has a ratio in this run set)\n");
+}
+
 static int compare_main(int argc, char **argv) {
   const char *dir = NULL, *base = "inline";
+  bool steps = false;
   char *mlist[MAXMET];
   size_t nm = 0;
   int rc = 0;
@@ -164,6 +204,8 @@ static int compare_main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--baseline")) {
       if (++i == argc) return tb_cli_usage_error("compare", "--baseline needs an allocator");
       base = argv[i];
+    } else if (!strcmp(argv[i], "--steps")) {
+      steps = true;
     } else if (!strcmp(argv[i], "--metric")) {
       if (++i == argc) return tb_cli_usage_error("compare", "--metric needs a metric name");
       char *copy = strdup(argv[i]), *save = NULL;
@@ -199,6 +241,12 @@ static int compare_main(int argc, char **argv) {
     tb_summary_free(&s);
     for (size_t k = 0; k < nm; k++) free(mlist[k]);
     return rc;
+  }
+  if (steps) {
+    print_steps(&s);
+    tb_summary_free(&s);
+    for (size_t k = 0; k < nm; k++) free(mlist[k]);
+    return 0;
   }
   const char *mets[MAXMET];
   size_t nmet = 0;

@@ -45,7 +45,8 @@ static const char usage[] =
     "\n"
     "Summarizes the run set DIR (as `testbed summarize`), writes\n"
     "PLOTDIR/summary.csv, and runs every SCRIPTDIR/*.gp with gnuplot into\n"
-    "PLOTDIR/<figure>.pdf and .png. Metrics that are NA for a backend are left\n"
+    "PLOTDIR/<figure>.pdf and .png (and PLOTDIR/verdicts.csv, as summarize).\n"
+    "Metrics that are NA for a backend are left\n"
     "out of the figure with a note (PLOTDIR/<figure>.note), never drawn as 0.\n"
     "\n"
     "  --out PLOTDIR       default DIR/plots\n"
@@ -557,6 +558,10 @@ static int plot_main(int argc, char **argv) {
   tb_summary_cmdline(argc, argv, cmdline + 8, sizeof cmdline - 8);
   fmt(path, sizeof path, "%s/summary.csv", odir);
   rc = tb_summary_write_file(path, &s, cmdline, tb_summary_write_csv);
+  if (!rc) {
+    fmt(path, sizeof path, "%s/verdicts.csv", odir);
+    rc = tb_summary_write_file(path, &s, cmdline, tb_summary_write_verdicts);
+  }
 
   DIR *d = rc ? NULL : opendir(sdir);
   if (!rc && !d) {

@@ -33,7 +33,7 @@
 
 typedef enum { TB_TOUCH_NONE = 0, TB_TOUCH_TRACE = 1, TB_TOUCH_FULL = 2 } tb_touch_t;
 
-#define TB_REPLAY_MAX_BACKENDS 8
+#define TB_REPLAY_MAX_BACKENDS 16
 
 typedef struct tb_replay_cfg_s {
   const tb_allocator_t *alloc;

@@ -18,7 +18,7 @@
  *   n, nl, ns, nh  workloads, and how many were lower, the same, higher.
  * The experiment column is not in the key: a run set is one experiment; a
  * key seen twice keeps the first and notes the clash as a TeX comment.
- * Key characters outside [A-Za-z0-9._:+=/-] become '-'. Numbers are
+ * Key characters outside [A-Za-z0-9._:+=/@-] become '-'. Numbers are
  * written with up to 3 significant digits (integers above 1000 in full)
  * so the text can quote them as they are. Run-set macros: \tbSource,
  * \tbCommand, \tbRows, \tbGroups, \tbBackendsUsed, \tbNAList, the roles
@@ -37,7 +37,7 @@
 static void tex_key_part(FILE *f, const char *s) {
   for (; *s; s++) {
     char c = *s;
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("._:+=/-", c);
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("._:+=/@-", c);
     fputc(ok ? c : '-', f);
   }
 }
@@ -247,6 +247,36 @@ static size_t workloads_with(const tb_summary_t *s, const char *metric, const ch
   return n;
 }
 
+/* A longtable's head: the caption (with its label) once, the column
+ * header on the first page and again, without the caption, on every
+ * following page. head_begin returns the stream the header is written to;
+ * head_end writes it out twice. */
+typedef struct {
+  FILE *out, *h;
+  char *buf;
+  size_t len;
+} head_t;
+
+static FILE *head_begin(head_t *hd, FILE *out) {
+  hd->out = out;
+  hd->buf = NULL;
+  hd->len = 0;
+  fputs("\\caption{#1}\\\\\n", out);
+  hd->h = open_memstream(&hd->buf, &hd->len);
+  return hd->h ? hd->h : out;
+}
+
+static FILE *head_end(head_t *hd) {
+  if (hd->h) {
+    fclose(hd->h);
+    fprintf(hd->out, "%s \\\\ \\hline\\endfirsthead\n%s \\\\ \\hline\\endhead\n", hd->buf, hd->buf);
+    free(hd->buf);
+  } else {
+    fputs(" \\\\ \\hline\\endhead\n", hd->out);
+  }
+  return hd->out;
+}
+
 /* \tbTableWorkNAME: one row per workload (grouped by class), the baseline's
  * median, then each other allocator's ratio to it, for one metric, backend
  * and profile. */
@@ -259,7 +289,10 @@ static void table_work(const tb_summary_t *s, FILE *f, const char *name, const c
   for (size_t a = 0; a < nal; a++) has_base |= !strcmp(al[a], base);
   fprintf(f, "\\newcommand\\tbTableWork%s[1]{\\begin{longtable}{l", name);
   for (size_t a = 0; a < nal; a++) fputs("r", f);
-  fputs("}\n\\caption{#1}\\\\\n\\hline workload", f);
+  fputs("}\n", f);
+  head_t hd;
+  f = head_begin(&hd, f);
+  fputs("\\hline workload", f);
   if (has_base) {
     fputs(" & \\texttt{", f);
     tex_text(f, base);
@@ -271,7 +304,7 @@ static void table_work(const tb_summary_t *s, FILE *f, const char *name, const c
     tex_text(f, al[a]);
     fputs("}", f);
   }
-  fputs(" \\\\ \\hline\\endhead\n", f);
+  f = head_end(&hd);
   if (!nwl || !has_base) {
     fprintf(f, "\\multicolumn{%zu}{l}{(not in this run set)} \\\\\n", nal + 1);
   }
@@ -319,11 +352,14 @@ static void table_steps(const tb_summary_t *s, FILE *f, const char *vb) {
   static const char *const scopes[] = {"x86", "ARM"};
   fputs("\\newcommand\\tbTableSteps[1]{\\begin{longtable}{ll", f);
   for (int c = 0; c < 8; c++) fputs("r", f);
-  fputs("}\n\\caption{#1}\\\\\n\\hline step & workloads", f);
+  fputs("}\n", f);
+  head_t hd;
+  f = head_begin(&hd, f);
+  fputs("\\hline step & workloads", f);
   for (int m = 0; m < 4; m++) fprintf(f, " & \\multicolumn{2}{c}{%s}", head[m]);
   fputs(" \\\\\n & ", f);
   for (int m = 0; m < 4; m++) fputs(" & x86 & ARM", f);
-  fputs(" \\\\ \\hline\\endhead\n", f);
+  f = head_end(&hd);
   size_t rows = 0;
   for (int st = 0; vb && tb_summary_steps[st].from; st++) {
     const tb_sum_step_t *p = &tb_summary_steps[st];
@@ -394,7 +430,10 @@ static void table_pages(const tb_summary_t *s, FILE *f, const char *vb) {
   while (tb_summary_steps[nst].from && nst < 4) nst++;
   fputs("\\newcommand\\tbTablePages[1]{\\begin{longtable}{l", f);
   for (int c = 0; c < 2 * nst; c++) fputs("r", f);
-  fputs("}\n\\caption{#1}\\\\\n\\hline profile", f);
+  fputs("}\n", f);
+  head_t hd;
+  f = head_begin(&hd, f);
+  fputs("\\hline profile", f);
   for (int m = 0; m < 2; m++) fprintf(f, " & \\multicolumn{%d}{c}{%s}", nst, m ? "DTLB" : "L1D");
   fputs(" \\\\\n", f);
   for (int m = 0; m < 2; m++)
@@ -405,7 +444,7 @@ static void table_pages(const tb_summary_t *s, FILE *f, const char *vb) {
       tex_text(f, tb_summary_steps[st].from);
       fputs("}}}", f);
     }
-  fputs(" \\\\ \\hline\\endhead\n", f);
+  f = head_end(&hd);
   for (size_t p = 0; p < np; p++) {
     tex_text(f, prof[p]);
     for (int m = 0; m < 2; m++)
@@ -442,14 +481,17 @@ static void table_regions(const tb_summary_t *s, FILE *f, const char *profile) {
   size_t nal = profile ? allocs_with(s, "allocator_l1d_misses_per_op", "memsim", al, 16) : 0;
   fputs("\\newcommand\\tbTableRegions[1]{\\begin{longtable}{ll", f);
   for (int c = 0; c < nr; c++) fputs("r", f);
-  fputs("}\n\\caption{#1}\\\\\n\\hline workload & allocator", f);
+  fputs("}\n", f);
+  head_t hd;
+  f = head_begin(&hd, f);
+  fputs("\\hline workload & allocator", f);
   for (int c = 0; c < nr; c++) {
     char r[64];
     snprintf(r, sizeof r, "%.*s", (int)(strlen(regs[c]) - 13 - strlen("_l1d_misses_per_op")), regs[c] + 13);
     fputs(" & ", f);
     tex_text(f, r);
   }
-  fputs(" \\\\ \\hline\\endhead\n", f);
+  f = head_end(&hd);
   const char *wl[128];
   size_t nwl = nr ? workloads_with(s, regs[0], "memsim", profile, wl, 128) : 0;
   for (size_t w = 0; w < nwl; w++)

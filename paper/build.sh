@@ -44,7 +44,7 @@ export FORCE_SOURCE_DATE=1
   # The commits whose code made the rows (paper/commits.sh).
   printf '\\newcommand\\tbCommits{%s}\n' "$("$here/commits.sh" "$runset/meta.json")"
 } > "$out/generated/provenance.tex"
-if [ "$out" != "$here" ]; then cp "$here/paper.tex" "$out/paper.tex"; fi
+if [ "$out" != "$here" ]; then cp "$here/paper.tex" "$here/refs.bib" "$out/"; fi
 cd "$out"
 latexmk -pdf -interaction=nonstopmode -halt-on-error -silent paper.tex >latexmk.out 2>&1 || {
   tail -40 latexmk.out >&2; echo "paper/build.sh: latexmk failed (log: $out/paper.log)" >&2; exit 1; }

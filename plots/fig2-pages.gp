@@ -11,7 +11,7 @@
 NP0 = words(VARIANTS) > 4 ? 4 : words(VARIANTS)
 NMET0 = words(METRICS)
 NWL0 = words(WORKLOADS)
-PDF_W = 6.5; PDF_H = 0.35 + NMET0 * (0.13 * NWL0 + 0.9)
+PDF_W = 6.5; PDF_H = 0.35 + NMET0 * (0.11 * NWL0 + 0.8)
 load 'lib/common.gp'
 load 'lib/note.gp'
 # the designs only: glibc and the peers differ in more than metadata (fig4-time has them)
