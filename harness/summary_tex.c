@@ -177,6 +177,13 @@ static const tb_verdict_t *vfind(const tb_summary_t *s, const char *from, const 
   return NULL;
 }
 
+/* A table cell's number: as tex_num, but 0 < |v| < 0.001 as "<0.001"
+ * (per-operation counts that small are not material, TB_SUM_MISS_FLOOR). */
+static void cell_num(double v, char *buf, size_t len) {
+  if (!isnan(v) && v != 0 && v < TB_SUM_MISS_FLOOR && v > -TB_SUM_MISS_FLOOR) snprintf(buf, len, "$<$%g", TB_SUM_MISS_FLOOR);
+  else tex_num(v, buf, len);
+}
+
 static void ratio_str(double r, char *buf, size_t len) {
   if (isnan(r)) snprintf(buf, len, "NA");
   else snprintf(buf, len, r >= 100 ? "%.0f" : r >= 10 ? "%.1f" : "%.2f", r);
@@ -325,7 +332,7 @@ static void table_work(const tb_summary_t *s, FILE *f, const char *name, const c
     fputs("\\quad ", f);
     tex_text(f, wl[w]);
     char buf[64];
-    tex_num(b ? b->median : NAN, buf, sizeof buf);
+    cell_num(b ? b->median : NAN, buf, sizeof buf);
     fprintf(f, " & %s", b ? buf : "--");
     for (size_t a = 0; a < nal; a++) {
       if (!strcmp(al[a], base)) continue;
@@ -507,7 +514,7 @@ static void table_regions(const tb_summary_t *s, FILE *f, const char *profile) {
       for (int c = 0; c < nr; c++) {
         const tb_sum_group_t *g = tb_summary_find(s, al[a], wl[w], "memsim", profile, NULL, regs[c]);
         char buf[64];
-        tex_num(g ? g->median : NAN, buf, sizeof buf);
+        cell_num(g ? g->median : NAN, buf, sizeof buf);
         fprintf(f, " & %s", g ? buf : "--");
       }
       fputs(" \\\\\n", f);
@@ -575,6 +582,27 @@ static void write_answer(const tb_summary_t *s, FILE *f, const char *vb) {
     fputs(". ", f);
   }
   if (!any) fputs("This run set has no simulated split of misses, so it gives no answer.", f);
+  fputs("}\n", f);
+
+  /* \tbAnswerShort: the abstract's form, L1D only, one clause a step. */
+  fputs("\\newcommand\\tbAnswerShort{", f);
+  any = false;
+  for (int k = 0; vb && tb_summary_steps[k].from; k++) {
+    const tb_sum_step_t *st = &tb_summary_steps[k];
+    const tb_verdict_t *vx = vfind(s, st->from, st->to, l1, vb, "x86", "all");
+    const tb_verdict_t *va = vfind(s, st->from, st->to, l1, vb, "ARM", "all");
+    if (!vx && !va) continue;
+    fputs(any ? "; " : "", f);
+    any = true;
+    tex_text(f, st->what);
+    fputs(" (", f);
+    say_step(f, st);
+    fputs(") gives ", f);
+    say_verdict(f, vx, "x86", false);
+    fputs(" and ", f);
+    say_verdict(f, va, "ARM", false);
+  }
+  fputs(any ? "." : "This run set has no simulated split of misses, so it gives no answer.", f);
   fputs("}\n", f);
 
   static const char *const mets[][2] = {{"allocator_l1d_misses_per_op", "the allocator's own L1D misses"},

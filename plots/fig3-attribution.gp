@@ -26,7 +26,8 @@ stats DATA using (strcol(C_METRIC) eq MA && idx(strcol(C_PROF), NATIVE) > 0 ? \
 stats DATA using (strcol(C_METRIC) eq MP && idx(strcol(C_PROF), NATIVE) > 0 ? \
       (TOP[key(0)] = BASE[key(0)] + column(C_MED), 0) : 0) nooutput
 set multiplot layout NROW, NCOL title mtitle('L1D misses per operation: allocator (solid), program (hatched), harness (light)') noenhanced font ',8'
-set key top left font ',7'
+set key at screen 0.5, screen 0.01 center bottom horizontal font ',7' samplen 1
+set bmargin 4
 set xtics ()
 do for [i=1:NWL] { set xtics add (wlabel(word(WORKLOADS, i)) i) }
 sel(m) = strcol(C_METRIC) eq m && strcol(C_PROF) eq P
