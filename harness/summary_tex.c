@@ -1,14 +1,15 @@
 /* summary_tex.c: the paper's LaTeX macros and tables from a run set's
  * summary (summary.h): paper/generated/numbers.tex.
  *
- * Per group (only the profiles the text quotes: host and the native ones,
- * tb_summary_profile_isa; region splits and the simulators' own metrics
- * are left to summary.csv), reached through
+ * Per group (only what the text may quote, see quoted(): summary.csv has
+ * every group), reached through
  * \tbget{KIND@ALLOCATOR/WORKLOAD/BACKEND/PROFILE/THREADS/METRIC}, KIND one of
  *   med, lo, hi (CI of the median), n, unit;
  *   ratio: median of ALLOCATOR / median of `inline` for the same key.
  * Per verdict of the verdict backend (memsim when the run set has it, else
- * cachegrind) and of the replay's time, reached through
+ * cachegrind; L3 and L2 TLB left to verdicts.csv; per class on the x86 and
+ * ARM scopes, over all workloads on each profile) and of the replay's
+ * time, reached through
  * \tbv{KIND}{FROM:TO/METRIC/BACKEND/SCOPE/CLASS}, KIND one of
  *   word    fewer | more | as many (no measurable difference) | on balance
  *           fewer (more on some workloads) | on balance more (fewer on some)
@@ -101,10 +102,28 @@ static bool same_key(const tb_sum_group_t *a, const tb_sum_group_t *b) {
   return !strcmp(a->allocator, b->allocator) && same_but_alloc(a, b);
 }
 
-/* Group macros only where the text quotes them. */
-static bool quoted(const tb_sum_group_t *g) {
-  if (strstr(g->metric, "_in_") || !strncmp(g->metric, "memsim_", 7)) return false;
-  return !strcmp(g->profile, "host") || tb_summary_profile_isa(g->profile) != NULL;
+/* Group macros only for what the text may quote (TeX's string pool holds
+ * a few megabytes: a full run set's every group would not fit): the miss
+ * rates at L1D and DTLB (totals and their splits, no data regions),
+ * time, footprint and metadata, on the host and on the two role profiles
+ * (px, pa; under every backend that has them). */
+static bool quoted(const tb_sum_group_t *g, const char *px, const char *pa) {
+  static const char *const suffix[] = {"l1d_misses_per_op", "dtlb_misses_per_op", NULL};
+  static const char *const host[] = {"ns_per_op", "metadata_per_live_byte", "fragmentation", "peak_heap_bytes",
+                                     "metadata_bytes", "page_faults", NULL};
+  const char *m = g->metric;
+  bool ok = false;
+  if (!strstr(m, "_in_") && strncmp(m, "memsim_", 7)) {
+    size_t lm = strlen(m);
+    for (int i = 0; suffix[i] && !ok; i++) {
+      size_t ls = strlen(suffix[i]);
+      ok = lm >= ls && !strcmp(m + lm - ls, suffix[i]) && (lm == ls || m[lm - ls - 1] == '_');
+    }
+    for (int i = 0; host[i] && !ok; i++) ok = !strcmp(m, host[i]);
+  }
+  if (!ok) return false;
+  const char *p = g->profile;
+  return !strcmp(p, "host") || (px && !strcmp(p, px)) || (pa && !strcmp(p, pa));
 }
 
 static const char *class_name(const char *c) {
@@ -673,9 +692,11 @@ int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
     fputs(")", f);
   }
   fputs("}\n", f);
+  const char *vb = verdict_backend(s);
+  const char *px = role_profile(s, vb, "x86"), *pa = role_profile(s, vb, "ARM");
   for (size_t i = 0; i < s->ngroups; i++) {
     const tb_sum_group_t *g = &s->groups[i];
-    if (!quoted(g)) continue;
+    if (!quoted(g, px, pa)) continue;
     if (i > 0 && strcmp(s->groups[0].experiment, g->experiment)) {
       bool clash = false; /* another experiment with this key: keep the first */
       for (size_t k = 0; k < i && !clash; k++) clash = same_key(&s->groups[k], g);
@@ -728,8 +749,7 @@ int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
   if (!nna) fputs("none", f);
   fputs("}\n", f);
   /* Roles the paper's text refers to, so it reads any run set. */
-  const char *vb = verdict_backend(s);
-  const char *px = role_profile(s, vb, "x86"), *pa = role_profile(s, vb, "ARM"), *w1 = NULL, *w2 = NULL;
+  const char *w1 = NULL, *w2 = NULL;
   const char *l1 = vb && !strcmp(vb, "papi") ? "l1d_misses_per_op" : "allocator_program_l1d_misses_per_op";
   for (size_t i = 0; i < s->ngroups; i++) {
     const tb_sum_group_t *g = &s->groups[i];
@@ -750,6 +770,10 @@ int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
     const tb_verdict_t *v = &s->verdicts[i];
     bool time = !strcmp(v->metric, "ns_per_op") && !strcmp(v->backend, "replay");
     if (!time && !(vb && !strcmp(v->backend, vb))) continue;
+    /* per class only on the ISA scopes; a single profile over all workloads */
+    bool isa = !strcmp(v->scope, "x86") || !strcmp(v->scope, "ARM");
+    if (!isa && !time && strcmp(v->cls, "all")) continue;
+    if (strstr(v->metric, "l3_") || strstr(v->metric, "l2tlb_")) continue;
     char wb[160];
     vdef(f, v, "word", vword_buf(v, wb, sizeof wb));
     vdef(f, v, "effect", veffect(v));

@@ -50,7 +50,10 @@ macros)
   "$tb" summarize "$fx" -o "$work/summary.csv" --tex "$work/numbers.tex" || fail "summarize exit $?"
   # Independent medians of the fixture's raw rows (awk, NA excluded), in
   # the generator's %.3g format, against the generated macros.
-  awk -F, 'NR > 2 && $9 != "NA" { k = $2 "/" $3 "/" $4 "/" $5 "/" $6 "/" $8; v[k] = v[k] " " $9 }
+  # (numbers.tex holds the metrics the text may quote: miss rates at L1D
+  # and DTLB, time, footprint, metadata; harness/summary_tex.c)
+  q='(^|_)(l1d|dtlb)_misses_per_op$|^(ns_per_op|metadata_per_live_byte|fragmentation|peak_heap_bytes|metadata_bytes|page_faults)$'
+  awk -F, -v q="$q" 'NR > 2 && $9 != "NA" && $8 ~ q { k = $2 "/" $3 "/" $4 "/" $5 "/" $6 "/" $8; v[k] = v[k] " " $9 }
     END { for (k in v) { n = split(substr(v[k], 2), a, " ");
             for (i = 2; i <= n; i++) { x = a[i]; j = i - 1; while (j > 0 && a[j] + 0 > x + 0) { a[j + 1] = a[j]; j-- } a[j + 1] = x }
             m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2;
@@ -59,7 +62,7 @@ macros)
   sed -n 's/^\\expandafter\\newcommand\\csname tb@med@\(.*\)\\endcsname{\(.*\)}$/\1 \2/p' "$work/numbers.tex" \
     | grep -v ' NA$' | grep -v 'metadata_per_live_byte' | grep -v '/allocator_program_' | sort > "$work/got"
   n=$(wc -l < "$work/expected")
-  [ "$n" -gt 50 ] || fail "only $n expected medians from the fixture"
+  [ "$n" -gt 30 ] || fail "only $n expected medians from the fixture"
   if cmp -s "$work/expected" "$work/got"; then ok "$n medians match"; else fail "medians differ:"; diff "$work/expected" "$work/got" | head; fi
   # A group NA in every run stays NA, never 0.
   grep -q 'tb@med@glibc/linked-list/replay/host/1/metadata_bytes\\endcsname{NA}' "$work/numbers.tex" \
