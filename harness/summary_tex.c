@@ -389,7 +389,7 @@ static void table_steps(const tb_summary_t *s, FILE *f, const char *vb) {
   size_t rows = 0;
   for (int st = 0; vb && tb_summary_steps[st].from; st++) {
     const tb_sum_step_t *p = &tb_summary_steps[st];
-    bool first = true;
+    int row = 0;
     for (int c = 0; class_order[c]; c++) {
       const tb_verdict_t *v[8];
       bool any = false;
@@ -399,19 +399,18 @@ static void table_steps(const tb_summary_t *s, FILE *f, const char *vb) {
           any |= v[m * 2 + k] != NULL;
         }
       if (!any) continue;
-      if (first) {
+      if (row == 0) { /* the step's name on its first row, what it changes on the second */
         fputs("\\texttt{", f);
         tex_text(f, p->from);
         fputs("}$\\to$\\texttt{", f);
         tex_text(f, p->to);
         fputs("}", f);
-        first = false;
-      } else if (c == 0 || true) {
+      } else if (row == 1) {
         fputs("{\\scriptsize ", f);
         tex_text(f, p->what);
         fputs("}", f);
-        p = &(tb_sum_step_t){p->from, p->to, ""};
       }
+      row++;
       fprintf(f, " & %s", class_name(class_order[c]));
       for (int k = 0; k < 8; k++) {
         char buf[32];
@@ -425,7 +424,7 @@ static void table_steps(const tb_summary_t *s, FILE *f, const char *vb) {
       fputs(" \\\\\n", f);
       rows++;
     }
-    if (!first) fputs("\\hline\n", f);
+    if (row) fputs("\\hline\n", f);
   }
   if (!rows) fputs("\\multicolumn{10}{l}{(no simulated split in this run set)} \\\\\n", f);
   fputs("\\end{longtable}}\n", f);
