@@ -3,6 +3,18 @@
  * OOB_BINS_ARRAY, the bins' arrays (bin_space). */
 #include "oob.h"
 
+#if OOB_MAP || OOB_BINS_ARRAY
+/* oob_create failed with errno value rc after the record array was made:
+ * undo it and the user space, free the heap. */
+static tb_heap_t *oob_create_undo(tb_heap_t *h, int rc) {
+  space_destroy(&h->rec_space);
+  tb_heap_space_close(h->space, &h->own_space);
+  free(h);
+  errno = rc;
+  return NULL;
+}
+#endif
+
 TB_INTERNAL tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
   tb_heap_t *h = calloc(1, sizeof *h);
   if (!h || !(h->space = tb_heap_space_open(opts, &h->own_space))) {
@@ -26,13 +38,7 @@ TB_INTERNAL tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
    * flat one reserved for the whole region, committed as far as it is. */
   rc = amap_init(&h->amap, h->space->reserved, h->space->committed, h->space->os);
   if (!rc && (rc = amap_large_init(&h->large, h->space->os)) != 0) amap_destroy(&h->amap);
-  if (rc) {
-    space_destroy(&h->rec_space);
-    tb_heap_space_close(h->space, &h->own_space);
-    free(h);
-    errno = rc;
-    return NULL;
-  }
+  if (rc) return oob_create_undo(h, rc);
 #endif
 #if OOB_BINS_ARRAY
   /* The bins' arrays: their own space on the same os table, every bin
@@ -41,13 +47,7 @@ TB_INTERNAL tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
                            .reserve = OOB_BIN_RESERVE, .os = h->space->os,
                            .tag = SPACE_TAG_META};
   rc = space_init_mmap(&h->bin_space, &bc_cfg);
-  if (rc) {
-    space_destroy(&h->rec_space);
-    tb_heap_space_close(h->space, &h->own_space);
-    free(h);
-    errno = rc;
-    return NULL;
-  }
+  if (rc) return oob_create_undo(h, rc);
   h->bin_used = OOB_BIN_COLOR;
   for (unsigned b = 1; b < TB_NBINS; b++) {
     h->bins[b].a = (oob_ent_t *)(void *)(h->bin_space.base + h->bin_used);
