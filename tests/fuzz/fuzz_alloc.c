@@ -22,14 +22,27 @@
  * group below: inline and oob-m32 share inline's minimum block, oob and
  * oob-array differ only in how bins are held): the same results at the
  * same offsets from the space's base, and the same usable sizes.
+ * oob-map is oob without the back-pointer word: a request of n bytes takes
+ * a block of n rounded up to 16 (oob: n + 8 rounded up), minimum 16 in
+ * both, and both keep the same offsets (oob-map's user pointer is where
+ * oob's is). So while every request so far took blocks of the same size in
+ * both (n = 0 or n mod 16 in 1..8, or a request both must refuse), the two
+ * make the same decisions: the same results at the same offsets, and
+ * oob-map's usable size is oob's + 8. The first request whose blocks differ
+ * ends the comparison for that input (layouts part from there on).
+ *
  * Any violation prints what and where and aborts: a crash for the fuzzer.
  *
- * Input format: byte 0 selects the space size (one of four); then each
- * operation is one byte (low 3 bits: kind; high 5 bits: the slot) followed
- * by its size bytes (see get_size). A missing byte reads as 0.
+ * Input format: byte 0 selects the space size (one of four, low 2 bits);
+ * its bit 2 snaps every request to one that oob and oob-map take alike
+ * (n mod 16 in 1..8; calloc as one element of the product), so that the
+ * oob/oob-map comparison runs for the whole input. Then each operation is
+ * one byte (low 3 bits: kind; high 5 bits: the slot) followed by its size
+ * bytes (see get_size). A missing byte reads as 0.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +79,7 @@ static const struct {
 
 static inst_t inst[MAX_DESIGNS];
 static size_t ninst;
+static int oob_at = -1, map_at = -1; /* inst[] of oob and oob-map, -1: not registered */
 static _Alignas(4096) unsigned char bufs[MAX_DESIGNS][SPACE_MAX];
 static unsigned long long op_no;
 
@@ -340,6 +354,8 @@ static void setup(void) {
     d->group = -1;
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
       if (!strcmp(groups[g].name, a->name)) d->group = groups[g].group;
+    if (!strcmp(a->name, "oob")) oob_at = (int)ninst;
+    if (!strcmp(a->name, "oob-map")) map_at = (int)ninst;
     ninst++;
   }
   if (ninst == 0) {
@@ -350,13 +366,62 @@ static void setup(void) {
     for (size_t i = 0; i < ninst; i++) fprintf(stderr, "fuzz_alloc: design %s (group %d)\n", inst[i].a->name, inst[i].group);
 }
 
+/* ---- oob against oob-map ------------------------------------------------------ */
+
+/* Requests this large fail in both (no fixed space holds them) before
+ * anything that decides placement changes. */
+#define BOTH_REFUSE ((size_t)1 << 40)
+
+/* Whether a request of n bytes takes blocks of one size in oob (n + 8
+ * rounded up to 16) and oob-map (n rounded up), both at least 16. */
+static bool same_block(size_t n) {
+  if (n >= BOTH_REFUSE) return true;
+  size_t with_word = (n + 8 + 15) & ~(size_t)15, bare = (n + 15) & ~(size_t)15;
+  return (with_word < 16 ? 16 : with_word) == (bare < 16 ? 16 : bare);
+}
+
+/* n changed as little as possible to a request that same_block accepts. */
+static size_t snap(size_t n) {
+  if (n >= BOTH_REFUSE || same_block(n)) return n;
+  size_t r = n % 16; /* 0 or 9..15 */
+  return r == 0 ? n - 8 : n - r + 8;
+}
+
+/* The bytes an operation asks for, for same_block (0: it asks for none). */
+static size_t op_request(const op_t *o) {
+  switch (o->kind) {
+  case K_CALLOC: return o->m && o->n > SIZE_MAX / o->m ? SIZE_MAX : o->n * o->m;
+  case K_MALLOC:
+  case K_MALLOC2:
+  case K_REALLOC:
+  case K_ALIGNED: return o->n;
+  default: return 0;
+  }
+}
+
+/* The results of one operation in oob (x, result rx) and oob-map (y, ry),
+ * while both have taken the same blocks: the same offset, and oob-map's
+ * usable size 8 bytes more (no back-pointer word in its block). */
+static void compare_map(const op_t *o, unsigned char *rx, unsigned char *ry) {
+  inst_t *x = &inst[oob_at], *y = &inst[map_at];
+  if (!rx != !ry || (rx && rx - x->buf != ry - y->buf))
+    fail(y, "decided otherwise than oob on the same blocks: offset %td vs oob's %td (kind %d, size %zu)",
+         ry ? ry - y->buf : (ptrdiff_t)-1, rx ? rx - x->buf : (ptrdiff_t)-1, (int)o->kind, o->n);
+  if (rx) {
+    size_t ux = x->a->usable_size(x->h, rx), uy = y->a->usable_size(y->h, ry);
+    if (uy != ux + 8) fail(y, "usable size %zu, oob's %zu: wanted oob's + 8", uy, ux);
+  }
+}
+
 const char *tb_fuzz_name = "alloc";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   setup();
   in_t in = {data, data + size};
   static const size_t spaces[] = {(size_t)1 << 16, (size_t)1 << 20, (size_t)3 << 19, SPACE_MAX};
-  size_t space = spaces[get(&in) % 4];
+  unsigned b0 = get(&in);
+  size_t space = spaces[b0 % 4];
+  bool snapping = b0 & 4, lockstep = oob_at >= 0 && map_at >= 0;
   op_no = 0;
   for (size_t i = 0; i < ninst; i++) {
     inst_t *d = &inst[i];
@@ -389,8 +454,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     default:
       break;
     }
+    if (snapping) {
+      if (o.kind == K_CALLOC && op_request(&o) < BOTH_REFUSE) { /* one element of the product */
+        o.n = snap(o.n * o.m);
+        o.m = 1;
+      } else if (o.kind != K_CALLOC) {
+        o.n = snap(o.n);
+      }
+    }
+    if (!same_block(op_request(&o))) lockstep = false;
     seed++;
     for (size_t i = 0; i < ninst; i++) res[i] = run_op(&inst[i], &o, seed);
+    if (lockstep) compare_map(&o, res[oob_at], res[map_at]);
     /* Placement groups: the same offsets and usable sizes. */
     for (size_t i = 0; i < ninst; i++)
       for (size_t j = i + 1; j < ninst; j++) {
