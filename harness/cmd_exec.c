@@ -33,8 +33,23 @@
  *                    function (or C++ operator new/delete) from outside
  *                    the family: everything between entering and leaving
  *                    it. There is no harness in the process: no harness_*.
- *   memsim:P         (helper hook) the memsim backend is not wired up yet:
- *                    refused with a message.
+ *   memsim:P[,page=S][,arch=ISA]
+ *                    one run per allocator under qemu-user (the program's
+ *                    own ISA: x86_64 here) with the memsim plugin simulating
+ *                    profile P's caches and data TLBs over the whole
+ *                    process, the allocator's library given to the guest
+ *                    as LD_PRELOAD (-E: qemu itself runs without it);
+ *                    accesses are split by the address of the instruction
+ *                    that makes them: inside the preloaded library's
+ *                    executable segment (for glibc: its malloc code, the
+ *                    stretch of libc's text between the functions before
+ *                    and after the malloc family) the allocator's, the rest
+ *                    the program's (libc routines the library calls, such
+ *                    as memcpy in realloc, are the program's). Forked
+ *                    children are simulated and summed; a child that execs
+ *                    runs natively, unsimulated. An aarch64 program is
+ *                    refused (no aarch64 drop-in libraries are built, and
+ *                    the glibc reference run is native).
  *   papi             refused: hardware counters around a whole program
  *                    are not implemented (the VM has none to count).
  */
@@ -60,6 +75,7 @@
 #include <sys/personality.h>
 #endif
 
+#include "memsim.h"
 #include "profiles.h"
 #include "results.h"
 #include "tb_alloc.h"
@@ -89,7 +105,12 @@ static void usage(FILE *f) {
           "                major_faults; cachegrind:PROFILE: one simulated run per\n"
           "                allocator (callgrind, every child traced): instructions,\n"
           "                data_refs, l1d_misses, llc_misses, each also as allocator_*\n"
-          "                (inside malloc-family calls) and program_* (the rest).\n"
+          "                (inside malloc-family calls) and program_* (the rest);\n"
+          "                memsim:PROFILE[,page=SIZE]: one run per allocator under\n"
+          "                qemu-user with the memsim plugin (x86_64 programs):\n"
+          "                data_refs, l1d/l2/l3/llc_misses, dtlb/l2tlb_misses, each\n"
+          "                also as allocator_* (instructions in the preloaded\n"
+          "                library, or glibc's malloc code) and program_* (the rest).\n"
           "                Comma-separated: timer,cachegrind:zen3.\n"
           "  --stdin FILE  the program's standard input (default /dev/null).\n"
           "  --setup CMD   run with sh -c before every run, on glibc, not measured.\n"
@@ -97,7 +118,7 @@ static void usage(FILE *f) {
           "                (exit_status, same_output) instead of stopping exec.\n"
           "  --force       replace an existing DIR/results.csv.\n\n"
           "Rows: experiment NAME:l<L> (default exec), workload = the program's name and\n"
-          "arguments, backend timer (or cachegrind, profile P); with a design also its\n"
+          "arguments, backend timer (or cachegrind/memsim, profile P); with a design also its\n"
           "statistics at exit (the TB_STAT_FIELDS names: counters summed over the\n"
           "program's processes, gauges of the first process, peak_committed_bytes the\n"
           "largest of any) and processes (how many reported); NA for glibc and peers.\n",
@@ -247,6 +268,102 @@ static int check_dynamic(const char *path, int depth, char *why, size_t len) {
   return 0;
 }
 
+/* ---- ELF files: the ISA, a library's code, glibc's malloc code (memsim) --------------- */
+
+/* The ELF header of path (64-bit only); 0, or -1. */
+static int elf_header(int fd, Elf64_Ehdr *e) {
+  if (pread(fd, e, sizeof *e, 0) != (ssize_t)sizeof *e || memcmp(e->e_ident, ELFMAG, SELFMAG) ||
+      e->e_ident[EI_CLASS] != ELFCLASS64)
+    return -1;
+  return 0;
+}
+
+/* The ISA of an ELF executable ("x86_64", "aarch64"), or NULL. */
+static const char *elf_isa(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  Elf64_Ehdr e;
+  int ok = elf_header(fd, &e) == 0;
+  close(fd);
+  if (!ok) return NULL;
+  return e.e_machine == EM_X86_64 ? "x86_64" : e.e_machine == EM_AARCH64 ? "aarch64" : NULL;
+}
+
+/* [lo, hi): the first executable PT_LOAD segment of a shared library,
+ * relative to its load base. 0, or -1. */
+static int elf_code(const char *path, uint64_t *lo, uint64_t *hi) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+  Elf64_Ehdr e;
+  if (fd < 0) return -1;
+  if (elf_header(fd, &e) == 0)
+    for (unsigned i = 0; i < e.e_phnum && rc; i++) {
+      Elf64_Phdr ph;
+      if (pread(fd, &ph, sizeof ph, (off_t)(e.e_phoff + (uint64_t)i * e.e_phentsize)) != (ssize_t)sizeof ph) break;
+      if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) && ph.p_memsz) *lo = ph.p_vaddr, *hi = ph.p_vaddr + ph.p_memsz, rc = 0;
+    }
+  close(fd);
+  return rc;
+}
+
+/* glibc's malloc code in libc.so.6, relative to its load base: libc's
+ * dynamic symbols name only the exported functions, not malloc.c's static
+ * ones (_int_malloc, _int_free, sysmalloc, ...), which the compiler places
+ * around them in malloc.o's text. So the range is the stretch from the end
+ * of the last exported function below the lowest malloc-family function to
+ * the first exported function above the family's highest end. 0, or -1. */
+static int glibc_malloc_code(const char *libc, uint64_t *lo, uint64_t *hi) {
+  static const char *const fam[] = {"malloc", "free", "cfree", "calloc", "realloc", "memalign", "aligned_alloc",
+                                    "posix_memalign", "valloc", "pvalloc", "malloc_usable_size", "malloc_trim",
+                                    "mallinfo", "mallinfo2", "malloc_stats", "mallopt", "malloc_info",
+                                    "__default_morecore", "__libc_malloc", "__libc_free", "__libc_calloc",
+                                    "__libc_realloc", "__libc_memalign", "__libc_valloc", "__libc_pvalloc",
+                                    "__libc_mallinfo", "__libc_mallopt", "__posix_memalign", NULL};
+  size_t n;
+  char *img = slurp(libc, &n);
+  int rc = -1;
+  if (!img) return -1;
+  Elf64_Ehdr e;
+  if (n < sizeof e) goto out;
+  memcpy(&e, img, sizeof e);
+  if (memcmp(e.e_ident, ELFMAG, SELFMAG) || e.e_ident[EI_CLASS] != ELFCLASS64 ||
+      e.e_shoff + (uint64_t)e.e_shnum * sizeof(Elf64_Shdr) > n)
+    goto out;
+  const Elf64_Shdr *sh = (const Elf64_Shdr *)(const void *)(img + e.e_shoff);
+  for (unsigned s = 0; s < e.e_shnum; s++) {
+    if (sh[s].sh_type != SHT_DYNSYM || sh[s].sh_link >= e.e_shnum) continue;
+    const Elf64_Shdr *st = &sh[sh[s].sh_link];
+    if (sh[s].sh_offset + sh[s].sh_size > n || st->sh_offset + st->sh_size > n) goto out;
+    const Elf64_Sym *sym = (const Elf64_Sym *)(const void *)(img + sh[s].sh_offset);
+    size_t ns = sh[s].sh_size / sizeof *sym;
+    uint64_t flo = UINT64_MAX, fhi = 0;
+    for (int pass = 0; pass < 2; pass++) {
+      uint64_t below = 0, above = UINT64_MAX;
+      for (size_t i = 0; i < ns; i++) {
+        int t = ELF64_ST_TYPE(sym[i].st_info);
+        if ((t != STT_FUNC && t != STT_GNU_IFUNC) || sym[i].st_shndx == SHN_UNDEF || sym[i].st_name >= st->sh_size)
+          continue;
+        const char *name = img + st->sh_offset + sym[i].st_name;
+        int in = 0;
+        for (size_t k = 0; fam[k]; k++) in |= !strcmp(name, fam[k]);
+        uint64_t a = sym[i].st_value, b = a + sym[i].st_size;
+        if (pass == 0 && in) {
+          if (a < flo) flo = a;
+          if (b > fhi) fhi = b;
+        } else if (pass == 1 && !in) {
+          if (b <= flo && b > below) below = b;
+          if (a >= fhi && a < above) above = a;
+        }
+      }
+      if (pass == 0 && flo >= fhi) goto out;
+      if (pass == 1) *lo = below ? below : flo, *hi = above != UINT64_MAX ? above : fhi, rc = 0;
+    }
+    break;
+  }
+out:
+  free(img);
+  return rc;
+}
+
 /* The first line a command prints (stdout), or "" (popen: not measured). */
 static void first_line(const char *cmd, char *out, size_t len) {
   out[0] = 0;
@@ -374,7 +491,10 @@ static int run_once(char *const argv[], const char *lib, const char *const *extr
   }
   size_t k = 0;
   for (size_t i = 0; i < ne; i++) {
-    if (!strncmp(environ[i], "LD_PRELOAD=", 11) || !strncmp(environ[i], "TB_SHIM_", 8)) continue;
+    /* The user's TB_SHIM_STATS would send the designs' statistics elsewhere
+     * (exec sets its own); the other TB_SHIM_* settings (TB_SHIM_LOCK) are
+     * the user's and reach the program, as meta.json records them. */
+    if (!strncmp(environ[i], "LD_PRELOAD=", 11) || !strncmp(environ[i], "TB_SHIM_STATS=", 14)) continue;
     envp[k++] = environ[i];
   }
   if (lib && *lib) {
@@ -616,9 +736,12 @@ static int cg_parse(const char *path, ex_cg_t *c, char *err, size_t len) {
 
 typedef struct {
   char spec[128];
-  int cachegrind; /* else timer */
+  int cachegrind; /* else timer, unless memsim */
+  int memsim;
   const char *profile;
+  tb_memsim_exec_t ms; /* memsim: qemu, plugin, label */
 } ex_bk_t;
+
 
 typedef struct {
   tb_results_t *res;
@@ -628,6 +751,44 @@ typedef struct {
 
 static void row(ex_emit_t *e, const char *metric, double v, int na, const char *unit) {
   tb_results_row(e->res, e->exp, e->alloc, e->workload, e->backend, e->profile, 1, e->run, metric, v, na, unit);
+}
+
+static void ms_emit(void *ctx, const char *metric, double v, bool na, const char *unit) {
+  row(ctx, metric, v, na, unit);
+}
+
+/* The plugin's options for one run of allocator a: the profile's geometry,
+ * the whole process counted, one output file per process in dir, and the
+ * allocator's code (the preloaded library's executable segment; glibc's
+ * malloc code when nothing is preloaded). 0, or -1 with the reason. */
+static int ms_options(const ex_bk_t *b, const ex_alloc_t *a, const char *dir, char *opt, size_t len, char *err,
+                      size_t errlen) {
+  char code[PATH_MAX];
+  uint64_t lo = 0, hi = 0;
+  const char *lib = a->lib[0] ? a->lib
+                              : !strcmp(b->ms.arch, "aarch64") ? "/lib/aarch64-linux-gnu/libc.so.6"
+                                                                : "/lib/x86_64-linux-gnu/libc.so.6";
+  if (!realpath(lib, code)) {
+    snprintf(err, errlen, "memsim: %s: %s", lib, strerror(errno));
+    return -1;
+  }
+  if (a->lib[0] ? elf_code(code, &lo, &hi) : glibc_malloc_code(code, &lo, &hi)) {
+    snprintf(err, errlen, "memsim: %s: cannot find %s in it", code,
+             a->lib[0] ? "an executable segment" : "glibc's malloc code (its dynamic symbols)");
+    return -1;
+  }
+  if (strchr(code, ',') || strchr(dir, ',')) { /* qemu splits plugin arguments at commas */
+    snprintf(err, errlen, "memsim: a path with a comma cannot be given to the plugin: %s", strchr(code, ',') ? code : dir);
+    return -1;
+  }
+  int n = snprintf(opt, len, "%s,out=%s/counts,pidout=1,window=all,code=%llx-%llx:%s", b->ms.plugin, dir,
+                   (unsigned long long)lo, (unsigned long long)hi, code);
+  if (n < 0 || (size_t)n >= len) {
+    snprintf(err, errlen, "memsim: the plugin's options are too long (paths of %zu and %zu bytes)", strlen(dir),
+             strlen(code));
+    return -1;
+  }
+  return 0;
 }
 
 static int exec_main(int argc, char **argv) {
@@ -687,6 +848,7 @@ static int exec_main(int argc, char **argv) {
     fprintf(stderr, "testbed exec: %s\n", why);
     return 2;
   }
+  const char *isa = elf_isa(path); /* NULL: a script, or another ISA */
 
   /* Allocators. */
   ex_alloc_t allocs[MAX_ALLOCS];
@@ -706,14 +868,31 @@ static int exec_main(int argc, char **argv) {
   /* Backends. */
   ex_bk_t bks[MAX_BK];
   size_t nbk = 0;
-  char bspec[512];
+  char bspec[512], bl[MAX_BK][128];
   snprintf(bspec, sizeof bspec, "%s", backend_s);
+  /* KEY=VALUE after NAME:PROFILE is an option of that spec
+   * (memsim:neoverse-n1,page=64K): the pieces are joined back */
+  size_t nbl = 0;
   save = NULL;
   for (char *s = strtok_r(bspec, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+    if (nbl && strchr(s, '=') && !strchr(s, ':') && strchr(bl[nbl - 1], ':')) {
+      size_t l = strlen(bl[nbl - 1]);
+      if (snprintf(bl[nbl - 1] + l, sizeof bl[0] - l, ",%s", s) >= (int)(sizeof bl[0] - l))
+        return tb_cli_usage_error("exec", "backend '%s,%s' is too long", bl[nbl - 1], s);
+      continue;
+    }
+    if (nbl == MAX_BK) return tb_cli_usage_error("exec", "too many backends");
+    if (snprintf(bl[nbl], sizeof bl[0], "%s", s) >= (int)sizeof bl[0])
+      return tb_cli_usage_error("exec", "backend '%s' is too long", s);
+    nbl++;
+  }
+  for (size_t bj = 0; bj < nbl; bj++) {
+    char *s = bl[bj];
     if (nbk == MAX_BK) return tb_cli_usage_error("exec", "too many backends");
     ex_bk_t *b = &bks[nbk];
     memset(b, 0, sizeof *b);
-    snprintf(b->spec, sizeof b->spec, "%s", s);
+    if (snprintf(b->spec, sizeof b->spec, "%s", s) >= (int)sizeof b->spec)
+      return tb_cli_usage_error("exec", "backend '%s' is too long", s);
     char *colon = strchr(b->spec, ':');
     if (colon) *colon = 0;
     if (!strcmp(b->spec, "timer") && !colon) {
@@ -730,15 +909,29 @@ static int exec_main(int argc, char **argv) {
         return 2;
       }
     } else if (!strcmp(b->spec, "memsim")) {
-      fprintf(stderr, "testbed exec: backend %s: memsim is not wired into exec yet (the hook is exec_bk_t in "
-                      "harness/cmd_exec.c)\n", s);
-      return 2;
+      if (!isa) {
+        fprintf(stderr, "testbed exec: backend %s: %s is not an x86_64 or aarch64 ELF executable (qemu-user runs "
+                        "no scripts: give the interpreter as the program)\n", s, path);
+        return 2;
+      }
+      if (!strcmp(isa, "aarch64")) {
+        fprintf(stderr, "testbed exec: backend %s: %s is an aarch64 program: exec runs its glibc reference "
+                        "natively and the aarch64 build (build/aarch64) has no drop-in libraries; memsim in exec "
+                        "runs x86_64 programs (any profile's geometry)\n", s, path);
+        return 2;
+      }
+      if (tb_memsim_exec_setup(colon ? colon + 1 : "", isa, &b->ms, err, sizeof err)) {
+        fprintf(stderr, "testbed exec: backend %s: %s\n", s, err);
+        return 2;
+      }
+      b->memsim = 1;
+      b->profile = b->ms.label;
     } else if (!strcmp(b->spec, "papi")) {
       fprintf(stderr, "testbed exec: backend papi: counting a whole program with PAPI is not implemented; use "
                       "timer or cachegrind:PROFILE\n");
       return 2;
     } else {
-      return tb_cli_usage_error("exec", "unknown backend '%s' (timer, cachegrind:PROFILE)", s);
+      return tb_cli_usage_error("exec", "unknown backend '%s' (timer, cachegrind:PROFILE, memsim:PROFILE)", s);
     }
     for (size_t k = 0; k < nbk; k++)
       if (!strcmp(bks[k].spec, b->spec) && (!b->profile || !strcmp(bks[k].profile, b->profile)))
@@ -801,7 +994,7 @@ static int exec_main(int argc, char **argv) {
   int failures = 0;
 
   for (size_t bi = 0; bi < nbk && !rc; bi++) {
-    unsigned nrun = bks[bi].cachegrind ? 1 : (unsigned)runs; /* simulation is deterministic */
+    unsigned nrun = bks[bi].cachegrind || bks[bi].memsim ? 1 : (unsigned)runs; /* simulation is deterministic */
     for (unsigned run = 1; run <= nrun && !rc; run++) {
       for (size_t ai = 0; ai < na && !rc; ai++) {
         ex_alloc_t *a = &allocs[ai];
@@ -838,16 +1031,42 @@ static int exec_main(int argc, char **argv) {
           wrap[k++] = cgout, wrap[k++] = cglog, wrap[k++] = "--";
           wrap[k] = NULL;
         }
+        /* memsim: qemu-user runs the program by its path (-0: with its own
+         * argv[0]); the library is preloaded into the guest only (-E), never
+         * into qemu */
+        char msdir[4200], msopt[4096], mspre[4200], *margv[256];
+        if (bks[bi].memsim) {
+          snprintf(msdir, sizeof msdir, "%s/ms-%zu", tmp, ai);
+          mkdir(msdir, 0755);
+          if (ms_options(&bks[bi], a, msdir, msopt, sizeof msopt, err, sizeof err)) {
+            fprintf(stderr, "testbed exec: %s\n", err);
+            rc = 1;
+            break;
+          }
+          int k = 0;
+          wrap[k++] = bks[bi].ms.qemu, wrap[k++] = "-0", wrap[k++] = prog[0], wrap[k++] = "-plugin", wrap[k++] = msopt;
+          if (a->lib[0]) {
+            snprintf(mspre, sizeof mspre, "LD_PRELOAD=%s", a->lib);
+            wrap[k++] = "-E", wrap[k++] = mspre;
+          }
+          wrap[k] = NULL;
+          size_t j = 0;
+          margv[j++] = path;
+          for (char **p = prog + 1; *p && j < 255; p++) margv[j++] = *p;
+          margv[j] = NULL;
+        }
+        int sim = bks[bi].cachegrind || bks[bi].memsim;
         if (run_setup(setup, tmp, err, sizeof err) ||
-            run_once(prog, a->lib, extra, in, o, e, bks[bi].cachegrind ? wrap : NULL, bks[bi].cachegrind, &r, err,
-                     sizeof err)) {
+            run_once(bks[bi].memsim ? margv : prog, bks[bi].memsim ? "" : a->lib, extra, in, o, e, sim ? wrap : NULL,
+                     sim, &r, err, sizeof err)) {
           fprintf(stderr, "testbed exec: %s\n", err);
           rc = 1;
           break;
         }
         int ok = WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, same = same_files(o, ref_out);
-        ex_emit_t em = {res, exp, a->name, workload, bks[bi].cachegrind ? "cachegrind" : "timer",
-                        bks[bi].cachegrind ? bks[bi].profile : "host", run};
+        ex_emit_t em = {res, exp, a->name, workload,
+                        bks[bi].cachegrind ? "cachegrind" : bks[bi].memsim ? "memsim" : "timer",
+                        sim ? bks[bi].profile : "host", run};
         if (!ok || !same) {
           char st[128], t[800];
           describe_status(r.status, st, sizeof st);
@@ -863,7 +1082,31 @@ static int exec_main(int argc, char **argv) {
         }
         row(&em, "exit_status", WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status), 0, "1");
         row(&em, "same_output", same, 0, "1");
-        if (!bks[bi].cachegrind) {
+        if (bks[bi].memsim) {
+          tb_memsim_counts_t c;
+          memset(&c, 0, sizeof c);
+          DIR *d = opendir(msdir);
+          if (d) {
+            struct dirent *de;
+            while ((de = readdir(d)) != NULL) {
+              char p[4500];
+              snprintf(p, sizeof p, "%s/%s", msdir, de->d_name);
+              if (!strncmp(de->d_name, "counts.", 7) && !rc && tb_memsim_exec_add(p, &c, err, sizeof err)) {
+                fprintf(stderr, "testbed exec: %s\n", err);
+                rc = 1;
+              }
+              if (de->d_name[0] != '.') unlink(p);
+            }
+            closedir(d);
+          }
+          rmdir(msdir);
+          if (!rc && !c.processes) {
+            fprintf(stderr, "testbed exec: memsim: the plugin wrote no output for %s\n", a->name);
+            rc = 1;
+          }
+          if (rc) break;
+          tb_memsim_exec_rows(&bks[bi].ms, &c, r.wall, ms_emit, &em);
+        } else if (!bks[bi].cachegrind) {
           row(&em, "wall_time", r.wall, 0, "s");
           row(&em, "cpu_user_time", r.user, 0, "s");
           row(&em, "cpu_sys_time", r.sys, 0, "s");
@@ -980,7 +1223,7 @@ static int exec_main(int argc, char **argv) {
     tb_results_meta_str(res, "backends", backend_s);
     tb_results_meta_str(res, "protocol",
                         "a fresh process per run; one unmeasured reference run on glibc first; allocators "
-                        "interleaved within each run; cachegrind once per allocator");
+                        "interleaved within each run; cachegrind and memsim once per allocator");
     tb_results_meta_num(res, "failed_runs", failures);
     if (tb_results_commit(res, err, sizeof err)) {
       fprintf(stderr, "testbed exec: %s\n", err);

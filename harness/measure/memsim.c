@@ -115,6 +115,7 @@ struct tb_backend_inst_s {
   char arch[16];    /* the ISA that runs */
   uint64_t page;    /* the TLB page (and the allocator's commit granularity) */
   bool page_override;
+  bool arch_given; /* arch= in the spec */
   int nthreads;
   const tb_tlb_level_t *tlb[2]; /* the data TLBs simulated (L1 DTLB, L2 TLB) */
   bool have, reused;
@@ -189,6 +190,7 @@ static int parse_spec(tb_backend_inst_t *b, const char *spec, char *err, size_t 
         return 1;
       }
       snprintf(b->arch, sizeof b->arch, "%s", o + 5);
+      b->arch_given = true;
     } else {
       snprintf(err, errlen, "memsim:%s: unknown option '%s' (page=SIZE, arch=x86_64|aarch64)", b->spec, o);
       return 1;
@@ -220,6 +222,21 @@ static unsigned long long tlb_ways(const tb_tlb_level_t *t) {
   return t->ways == TB_WAYS_FULL || t->ways == TB_WAYS_UNKNOWN ? 0 : t->ways;
 }
 static unsigned long long cache_ways(const tb_cache_level_t *c) { return c->ways == TB_WAYS_FULL ? 0 : c->ways; }
+
+/* "PLUGIN,l1d=...,l2=...[,l3=...][,tlb1=...][,tlb2=...],page=N": the plugin
+ * and the profile's geometry, without out=. */
+static void plugin_geometry(const tb_backend_inst_t *b, char *opt, size_t len) {
+  const tb_profile_t *p = &b->prof;
+  size_t o = (size_t)snprintf(opt, len, "%s,l1d=%llu:%llu:%u,l2=%llu:%llu:%u", TB_MEMSIM_PLUGIN,
+                              (unsigned long long)p->l1d.size, cache_ways(&p->l1d), p->l1d.line,
+                              (unsigned long long)p->l2.size, cache_ways(&p->l2), p->l2.line);
+  if (p->l3.size && o < len)
+    o += (size_t)snprintf(opt + o, len - o, ",l3=%llu:%llu:%u", (unsigned long long)p->l3.size, cache_ways(&p->l3),
+                          p->l3.line);
+  for (int i = 0; i < 2 && b->tlb[i] && o < len; i++)
+    o += (size_t)snprintf(opt + o, len - o, ",tlb%d=%u:%llu", i + 1, b->tlb[i]->entries, tlb_ways(b->tlb[i]));
+  if (o < len) snprintf(opt + o, len - o, ",page=%llu", (unsigned long long)b->page);
+}
 
 static tb_backend_inst_t *ms_open(const char *profile, int nthreads, char *err, size_t errlen) {
   tb_backend_inst_t *b = calloc(1, sizeof *b);
@@ -281,7 +298,7 @@ static void ms_window_end(tb_backend_inst_t *b) {
 
 /* ---- the parent's side: the run under qemu ------------------------------------------- */
 
-static int read_result(const char *path, ms_result_t *r, char *err, size_t errlen) {
+static int parse_result(const char *path, ms_result_t *r, char *err, size_t errlen) {
   FILE *f = fopen(path, "r");
   if (!f) {
     snprintf(err, errlen, "memsim: the plugin wrote no output (%s: %s)", path, strerror(errno));
@@ -324,6 +341,11 @@ static int read_result(const char *path, ms_result_t *r, char *err, size_t errle
     snprintf(err, errlen, "%s:%d: %s", path, ln, rc ? "unexpected line in the plugin's output" : "truncated plugin output");
     return 1;
   }
+  return 0;
+}
+
+static int read_result(const char *path, ms_result_t *r, char *err, size_t errlen) {
+  if (parse_result(path, r, err, errlen)) return 1;
   if (r->windows_begun != 1 || r->windows_ended != 1 || !r->markers) {
     snprintf(err, errlen, "memsim: the child marked %u window begin(s), %u end(s)%s: cannot count", r->windows_begun,
              r->windows_ended, r->markers ? "" : ", no marker page");
@@ -377,7 +399,7 @@ static int ms_reexec(tb_backend_inst_t *b, char *const argv[], char *err, size_t
       return 0;
     }
   const char *tmp = getenv("TMPDIR");
-  char dir[512], out[600], opt[1400];
+  char dir[512], out[600], opt[2048];
   snprintf(dir, sizeof dir, "%s/tb-memsim-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(dir)) {
     snprintf(err, errlen, "memsim: cannot make a directory in %s: %s", tmp && *tmp ? tmp : "/tmp", strerror(errno));
@@ -385,16 +407,9 @@ static int ms_reexec(tb_backend_inst_t *b, char *const argv[], char *err, size_t
     return 1;
   }
   snprintf(out, sizeof out, "%s/counts", dir);
-  const tb_profile_t *p = &b->prof;
-  o = (size_t)snprintf(opt, sizeof opt, "%s,out=%s,l1d=%llu:%llu:%u,l2=%llu:%llu:%u", TB_MEMSIM_PLUGIN, out,
-                       (unsigned long long)p->l1d.size, cache_ways(&p->l1d), p->l1d.line,
-                       (unsigned long long)p->l2.size, cache_ways(&p->l2), p->l2.line);
-  if (p->l3.size)
-    o += (size_t)snprintf(opt + o, sizeof opt - o, ",l3=%llu:%llu:%u", (unsigned long long)p->l3.size,
-                          cache_ways(&p->l3), p->l3.line);
-  for (int i = 0; i < 2 && b->tlb[i]; i++)
-    o += (size_t)snprintf(opt + o, sizeof opt - o, ",tlb%d=%u:%llu", i + 1, b->tlb[i]->entries, tlb_ways(b->tlb[i]));
-  snprintf(opt + o, sizeof opt - o, ",page=%llu", (unsigned long long)b->page);
+  char geo[800];
+  plugin_geometry(b, geo, sizeof geo);
+  snprintf(opt, sizeof opt, "%s,out=%s", geo, out);
   char **v = calloc(nargs + 8, sizeof *v);
   if (!v) {
     snprintf(err, errlen, "memsim: out of memory");
@@ -459,26 +474,32 @@ static int ms_reexec(tb_backend_inst_t *b, char *const argv[], char *err, size_t
 
 static const char *const mode_prefix[TB_NMODES] = {"harness_", "allocator_", "program_"};
 
+/* The metrics and the plugin event each is; NA where the profile has no
+ * such level. */
+typedef struct {
+  const char *name;
+  int ev;
+  bool absent;
+} ms_metric_t;
+#define NMETRICS 7
+static void metrics(ms_metric_t m[NMETRICS], bool l3, bool tlb1, bool tlb2) {
+  const ms_metric_t t[NMETRICS] = {
+      {"data_refs", EV_ACC, false},        {"l1d_misses", EV_L1, false},
+      {"l2_misses", EV_L2, false},         {"l3_misses", EV_L3, !l3},
+      {"llc_misses", l3 ? EV_L3 : EV_L2, false}, {"dtlb_misses", EV_T1, !tlb1},
+      {"l2tlb_misses", EV_T2, !tlb2},
+  };
+  memcpy(m, t, sizeof t);
+}
+
 static void ms_report(tb_backend_inst_t *b, uint64_t ops, tb_emit_fn emit, void *ctx) {
   if (b->inner || b->reused) return; /* reused: the first run's rows stand for it */
   const ms_result_t *r = &b->r;
   bool na = !b->have, pna = na || ops == 0;
   double d = ops ? (double)ops : 1;
-  /* metric -> plugin event; NA where the profile has no such level */
-  struct {
-    const char *name;
-    int ev;
-    bool absent;
-  } m[] = {
-      {"data_refs", EV_ACC, false},
-      {"l1d_misses", EV_L1, false},
-      {"l2_misses", EV_L2, false},
-      {"l3_misses", EV_L3, !b->prof.l3.size},
-      {"llc_misses", b->prof.l3.size ? EV_L3 : EV_L2, false},
-      {"dtlb_misses", EV_T1, !b->tlb[0]},
-      {"l2tlb_misses", EV_T2, !b->tlb[1]},
-  };
-  for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+  ms_metric_t m[NMETRICS];
+  metrics(m, b->prof.l3.size != 0, b->tlb[0] != NULL, b->tlb[1] != NULL);
+  for (size_t i = 0; i < NMETRICS; i++) {
     char name[128];
     int e = m[i].ev;
     uint64_t tot = 0;
@@ -548,6 +569,89 @@ static void ms_meta(tb_backend_inst_t *b, char *buf, size_t len) {
            (unsigned long long)p->l3.size, cache_ways(&p->l3), p->l3.line, p->l3.size ? "l3" : "l2", tl,
            (unsigned long long)b->page, b->page_override ? "true" : "false",
            b->have && b->r.vcpus <= 1 ? "true" : "false", b->reused ? "true" : "false");
+}
+
+/* ---- testbed exec: a real program under qemu-user, allocator by code address ---------- */
+
+int tb_memsim_exec_setup(const char *spec, const char *isa, tb_memsim_exec_t *x, char *err, size_t errlen) {
+  memset(x, 0, sizeof *x);
+  char why[512];
+  if (!ms_available(why, sizeof why)) {
+    snprintf(err, errlen, "memsim: %s", why);
+    return 1;
+  }
+  tb_backend_inst_t *b = calloc(1, sizeof *b);
+  if (!b) {
+    snprintf(err, errlen, "memsim: out of memory");
+    return 1;
+  }
+  int rc = 1;
+  if (parse_spec(b, spec, err, errlen)) goto out;
+  if (b->arch_given && strcmp(b->arch, isa)) {
+    snprintf(err, errlen, "memsim:%s: arch=%s, but the program is an %s binary (exec runs the program's own ISA)",
+             b->spec, b->arch, isa);
+    goto out;
+  }
+  snprintf(b->arch, sizeof b->arch, "%s", isa);
+  bool arm = !strcmp(isa, "aarch64");
+  snprintf(x->qemu, sizeof x->qemu, "%s", arm ? TB_MEMSIM_QEMU_AARCH64 : TB_MEMSIM_QEMU_X86_64);
+  if (!x->qemu[0] || access(x->qemu, X_OK)) {
+    snprintf(err, errlen, "memsim:%s: no qemu-user for %s here", b->spec, isa);
+    goto out;
+  }
+  snprintf(x->arch, sizeof x->arch, "%s", isa);
+  ms_label(b, x->label, sizeof x->label);
+  plugin_geometry(b, x->plugin, sizeof x->plugin);
+  x->page = b->page;
+  x->has_l3 = b->prof.l3.size != 0;
+  x->has_tlb1 = b->tlb[0] != NULL;
+  x->has_tlb2 = b->tlb[1] != NULL;
+  rc = 0;
+out:
+  free(b);
+  return rc;
+}
+
+_Static_assert(NEV == sizeof ((tb_memsim_counts_t *)0)->total / sizeof(uint64_t), "one count per event");
+
+int tb_memsim_exec_add(const char *path, tb_memsim_counts_t *c, char *err, size_t errlen) {
+  ms_result_t r;
+  memset(&r, 0, sizeof r);
+  if (parse_result(path, &r, err, errlen)) return 1;
+  if (r.overflow) {
+    snprintf(err, errlen, "%s: more guest threads than the plugin keeps caches for", path);
+    return 1;
+  }
+  c->processes++;
+  c->simulated += r.simulated;
+  if (r.vcpus > c->max_threads) c->max_threads = r.vcpus;
+  for (int e = 0; e < NEV; e++) {
+    for (int k = 0; k < TB_NMODES; k++) c->total[e] += r.n[k][e];
+    c->alloc[e] += r.n[TB_MODE_ALLOC][e];
+  }
+  return 0;
+}
+
+void tb_memsim_exec_rows(const tb_memsim_exec_t *x, const tb_memsim_counts_t *c, double seconds, tb_emit_fn emit,
+                         void *ctx) {
+  ms_metric_t m[NMETRICS];
+  metrics(m, x->has_l3, x->has_tlb1, x->has_tlb2);
+  for (size_t i = 0; i < NMETRICS; i++) {
+    char name[128];
+    uint64_t t = c->total[m[i].ev], a = c->alloc[m[i].ev];
+    emit(ctx, m[i].name, (double)t, m[i].absent, "1");
+    snprintf(name, sizeof name, "allocator_%s", m[i].name);
+    emit(ctx, name, (double)a, m[i].absent, "1");
+    snprintf(name, sizeof name, "program_%s", m[i].name);
+    emit(ctx, name, (double)(t - a), m[i].absent, "1");
+  }
+  emit(ctx, "memsim_simulated_accesses", (double)c->simulated, false, "1");
+  emit(ctx, "memsim_seconds", seconds, false, "s");
+  emit(ctx, "memsim_accesses_per_second", seconds > 0 ? (double)c->simulated / seconds : 0, seconds <= 0, "1/s");
+  emit(ctx, "memsim_guest_threads", (double)c->max_threads, false, "1");
+  emit(ctx, "memsim_deterministic", c->max_threads <= 1 && c->processes == 1 ? 1 : 0, false, "1");
+  emit(ctx, "memsim_page_bytes", (double)x->page, false, "B");
+  emit(ctx, "simulated_processes", (double)c->processes, false, "1");
 }
 
 const tb_backend_t tb_backend_memsim = {

@@ -31,6 +31,18 @@
  *   tlb1=ENTRIES:WAYS   L1 DTLB, tlb2= L2 TLB (both optional)
  *   page=BYTES          the page size the TLBs translate
  *
+ *   window=all          count every access of the process (no markers: testbed
+ *                       exec); default: between the window markers
+ *   code=LO-HI:PATH     (repeatable, up to 8) attribution by code address: an
+ *                       access made by an instruction in [base+LO, base+HI)
+ *                       (hex) of the file PATH, where base is the address the
+ *                       guest mapped PATH's offset 0 at (a shared library
+ *                       loaded by the guest's ld.so), is the allocator's,
+ *                       every other access the program's; the marker stores
+ *                       are then ignored
+ *   pidout=1            write to out.PID (the process's pid): a forked child
+ *                       writes its own file, with its counts from the fork on
+ *
  * Output (text, one record a line): "memsim 1", "target NAME", "vcpus N",
  * "windows BEGUN ENDED", "markers 0|1", "simulated N" (every access
  * simulated, counted or not), then "count MODE EVENT N" and
@@ -43,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <qemu-plugin.h>
 
@@ -203,7 +216,19 @@ static struct {
   unsigned line_shift, page_shift;
   char out[1024];
   bool aarch64;
+  bool window_all, pidout;
 } cfg;
+
+/* Attribution by code (code=): the files, their ranges relative to the load
+ * base, and the ranges in the guest once the file is mapped (0 before). */
+#define MAX_CODE 8
+typedef struct {
+  char path[1024];
+  uint64_t lo, hi;
+  _Atomic uint64_t glo, ghi;
+} code_t;
+static code_t code[MAX_CODE];
+static unsigned ncode;
 
 static unsigned log2u(uint64_t v) {
   unsigned s = 0;
@@ -233,7 +258,7 @@ typedef struct {
   uint64_t rg_lo, rg_hi, rg_gen; /* the interval (or gap) of the last region lookup, at generation rg_gen */
   unsigned rg_kind;
   int64_t sys_num; /* the syscall in flight and its arguments */
-  uint64_t sys_a1, sys_a2, sys_a3, sys_a4;
+  uint64_t sys_a1, sys_a2, sys_a3, sys_a4, sys_a5, sys_a6;
 } vcpu_t;
 
 #define MAX_VCPUS 1024
@@ -422,6 +447,7 @@ static void mem_cb(unsigned int idx, qemu_plugin_meminfo_t info, uint64_t va, vo
   if (idx >= MAX_VCPUS) return;
   vcpu_t *v = atomic_load_explicit(&vcpus[idx], memory_order_acquire);
   if (!v) return;
+  if (ud) v->mode = (unsigned)((uintptr_t)ud - 1); /* attribution by code: fixed per instruction */
   uint64_t mk = atomic_load_explicit(&marker, memory_order_relaxed);
   if ((va & ~(uint64_t)(TB_MK_PAGE - 1)) == mk) {
     unsigned m = (unsigned)((va - mk) >> 3);
@@ -447,13 +473,57 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   size_t n = qemu_plugin_tb_n_insns(tb);
   for (size_t i = 0; i < n; i++) {
     struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-    qemu_plugin_register_vcpu_mem_cb(insn, mem_cb, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, NULL);
+    void *ud = NULL;
+    if (ncode) { /* the mode, as 1 + TB_MODE_*, for every access of this instruction */
+      uint64_t pc = qemu_plugin_insn_vaddr(insn);
+      unsigned m = TB_MODE_PROGRAM;
+      for (unsigned c = 0; c < ncode; c++)
+        if (pc >= atomic_load_explicit(&code[c].glo, memory_order_acquire) &&
+            pc < atomic_load_explicit(&code[c].ghi, memory_order_acquire))
+          m = TB_MODE_ALLOC;
+      ud = (void *)(uintptr_t)(m + 1);
+    }
+    qemu_plugin_register_vcpu_mem_cb(insn, mem_cb, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, ud);
   }
 }
 
 /* ---- syscalls: markers and the allocator's mappings ----------------------------------- */
 
-static int64_t nr_mmap, nr_mremap, nr_brk;
+static int64_t nr_mmap, nr_mremap, nr_brk, nr_clone, nr_clone3, nr_fork, nr_vfork;
+static pid_t cur_pid;
+
+/* An mmap of a file at offset 0 (no MAP_FIXED): if the file is one of the
+ * code= files, its ranges in the guest start at the mapping. The guest's
+ * descriptors are the host's under qemu-user. */
+static void code_mapped(uint64_t fd, uint64_t off, uint64_t flags, uint64_t addr) {
+  if (!ncode || (int64_t)fd < 0 || off != 0 || (flags & 0x10)) return;
+  char link[64], path[1024];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", (int)fd);
+  ssize_t n = readlink(link, path, sizeof path - 1);
+  if (n <= 0) return;
+  path[n] = 0;
+  for (unsigned c = 0; c < ncode; c++)
+    if (!strcmp(path, code[c].path)) {
+      atomic_store_explicit(&code[c].ghi, addr + code[c].hi, memory_order_release);
+      atomic_store_explicit(&code[c].glo, addr + code[c].lo, memory_order_release);
+    }
+}
+
+/* After a clone/fork that returned 0: in a new process (not a new thread)
+ * the counts inherited from the parent are cleared, so each process's file
+ * (pidout=1) counts its own accesses. */
+static void maybe_forked(void) {
+  pid_t p = getpid();
+  if (p == cur_pid) return;
+  cur_pid = p;
+  for (unsigned i = 0; i < MAX_VCPUS; i++) {
+    vcpu_t *v = atomic_load_explicit(&vcpus[i], memory_order_acquire);
+    if (!v) continue;
+    v->simulated = 0;
+    memset(v->n, 0, sizeof v->n);
+    memset(v->rg, 0, sizeof v->rg);
+  }
+}
 #define MAP_FIXED_FLAG 0x10 /* MAP_FIXED, the same on x86_64 and aarch64 */
 
 static void sys_cb(qemu_plugin_id_t id, unsigned int idx, int64_t num, uint64_t a1, uint64_t a2, uint64_t a3,
@@ -465,6 +535,8 @@ static void sys_cb(qemu_plugin_id_t id, unsigned int idx, int64_t num, uint64_t 
     v->sys_a2 = a2;
     v->sys_a3 = a3;
     v->sys_a4 = a4;
+    v->sys_a5 = a5;
+    v->sys_a6 = a6;
   }
   if (num != TB_MK_SYSCALL) return;
   switch (a1) {
@@ -488,7 +560,9 @@ static void sys_cb(qemu_plugin_id_t id, unsigned int idx, int64_t num, uint64_t 
 static void sys_ret_cb(qemu_plugin_id_t id, unsigned int idx, int64_t num, int64_t ret) {
   vcpu_t *v = idx < MAX_VCPUS ? atomic_load_explicit(&vcpus[idx], memory_order_acquire) : NULL;
   if (!v || v->sys_num != num) return;
-  bool alloc = v->mode == TB_MODE_ALLOC;
+  if (ret == 0 && (num == nr_clone || num == nr_clone3 || num == nr_fork || num == nr_vfork)) maybe_forked();
+  if (num == nr_mmap && ret >= 0 && (uint64_t)ret < (uint64_t)-4096) code_mapped(v->sys_a5, v->sys_a6, v->sys_a4, (uint64_t)ret);
+  bool alloc = v->mode == TB_MODE_ALLOC && !ncode;
   if (num == nr_brk) {
     uint64_t old = cur_brk;
     if (ret > 0) cur_brk = (uint64_t)ret;
@@ -505,9 +579,12 @@ static void sys_ret_cb(qemu_plugin_id_t id, unsigned int idx, int64_t num, int64
 /* ---- the output ------------------------------------------------------------------------- */
 
 static void at_exit(qemu_plugin_id_t id, void *ud) {
-  FILE *f = fopen(cfg.out, "w");
+  char path[1100];
+  if (cfg.pidout) snprintf(path, sizeof path, "%s.%d", cfg.out, (int)getpid());
+  else snprintf(path, sizeof path, "%s", cfg.out);
+  FILE *f = fopen(path, "w");
   if (!f) {
-    fprintf(stderr, "memsim: cannot write %s\n", cfg.out);
+    fprintf(stderr, "memsim: cannot write %s\n", path);
     return;
   }
   uint64_t n[TB_NMODES][NEV] = {{0}}, rg[TB_NMODES][TB_NREGIONS][NEV] = {{{0}}}, sim = 0;
@@ -542,9 +619,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     return -1;
   }
   if (!strcmp(info->target_name, "x86_64")) {
-    nr_mmap = 9, nr_mremap = 25, nr_brk = 12;
+    nr_mmap = 9, nr_mremap = 25, nr_brk = 12, nr_clone = 56, nr_fork = 57, nr_vfork = 58, nr_clone3 = 435;
   } else if (!strcmp(info->target_name, "aarch64")) {
-    nr_mmap = 222, nr_mremap = 216, nr_brk = 214;
+    nr_mmap = 222, nr_mremap = 216, nr_brk = 214, nr_clone = 220, nr_clone3 = 435, nr_fork = nr_vfork = -1;
     cfg.aarch64 = true;
   } else {
     fprintf(stderr, "memsim: target %s is not x86_64 or aarch64\n", info->target_name);
@@ -566,6 +643,18 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
       char *end;
       cfg.page = strtoull(v, &end, 10);
       ok = !*end && cfg.page >= 1024 && !(cfg.page & (cfg.page - 1));
+    } else if (k == 6 && !strncmp(a, "window", 6)) {
+      ok = !strcmp(v, "all");
+      cfg.window_all = true;
+    } else if (k == 6 && !strncmp(a, "pidout", 6)) {
+      ok = !strcmp(v, "1");
+      cfg.pidout = true;
+    } else if (k == 4 && !strncmp(a, "code", 4)) {
+      unsigned long long lo, hi;
+      int off = 0;
+      ok = ncode < MAX_CODE && sscanf(v, "%llx-%llx:%n", &lo, &hi, &off) == 2 && off > 0 && lo < hi && v[off] == '/' &&
+           snprintf(code[ncode].path, sizeof code[ncode].path, "%s", v + off) < (int)sizeof code[ncode].path;
+      if (ok) code[ncode].lo = lo, code[ncode].hi = hi, ncode++;
     } else
       goto bad;
     if (!ok) goto bad;
@@ -586,6 +675,12 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
   cfg.line_shift = log2u(cfg.l1.line);
   cfg.page_shift = cfg.page ? log2u(cfg.page) : 12;
   have_l3 = cfg.l3.size != 0;
+  cur_pid = getpid();
+  if (cfg.window_all) {
+    atomic_store(&counting, true);
+    atomic_store(&windows_begun, 1);
+    atomic_store(&windows_ended, 1);
+  }
   if (have_l3 && lru_init(&l3, cfg.l3.size / cfg.l3.line, cfg.l3.ways)) {
     fprintf(stderr, "memsim: bad l3 geometry\n");
     return -1;
