@@ -41,6 +41,9 @@
  *                                the rest could not stand alone.
  *   tbd_take_split(have, s)      whether a free block of `have` bytes
  *                                taken (or grown into) for s is split.
+ *   tbd_above_splits(have, s)    whether step 2 of the fit rule splits;
+ *                                TBD_ABOVE_SPLITS evaluates `have` only
+ *                                when the answer depends on it.
  *   tbd_aligned_lead(u, a)       the lead in front of an aligned block.
  *   tbd_realloc_case(...)        which case of realloc a request is.
  *   tbd_move_request(...)        what a realloc that moves asks for first.
@@ -95,6 +98,12 @@ static tb_always_inline bool tbd_top_split(size_t top, size_t took) { return top
 static tb_always_inline bool tbd_above_splits(size_t have, size_t s) {
   return TBD_MIN_BLOCK == TB_ALIGN_SIZE || tbd_take_split(have, s);
 }
+/* The same decision with `have` an expression evaluated only when it
+ * matters (a minimum block above 16): a fast path then neither loads the
+ * block's size for nothing nor keeps the block live across the code
+ * between the decision and the block's use (oob's step 2 kept its bin head
+ * in two more registers, saved by every malloc fast path). */
+#define TBD_ABOVE_SPLITS(have, s) (TBD_MIN_BLOCK == TB_ALIGN_SIZE || tbd_above_splits((have), (s)))
 
 /* The lead in front of an aligned block: the distance from user pointer u
  * of the block taken (tb_aligned_take_size) to the first address aligned

@@ -249,13 +249,13 @@ TB_INTERNAL tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
     if ((h->map.w[0] | h->map.w[1]) && (nb = oob_step2_bin(h, b)) < TB_NBINS) {
 #endif
       /* Step 2 of the fit rule: the newest block of the first non-empty
-       * bin above, split when tbd_above_splits says so (always with a
+       * bin above, split when TBD_ABOVE_SPLITS says so (always with a
        * 16-byte minimum block; else the general way takes it whole). */
 #if OOB_BINS_ARRAY
       return oob_malloc_split_fast(h, n, nb);
 #else
       uint32_t j;
-      if (tbd_above_splits(oob_size(&rec[h->bin[nb]]), s) && tb_likely(j = oob_rec_take(h))) {
+      if (TBD_ABOVE_SPLITS(oob_size(&rec[h->bin[nb]]), s) && tb_likely(j = oob_rec_take(h))) {
         i = h->bin[nb];
         oob_rec_t *r = &rec[i];
         uint64_t have = oob_size(r), boff = h->bin_off[nb];
