@@ -4,11 +4,15 @@
  * oob-m32: oob with inline's 32-byte minimum block) are
  * compiled once per check level 0..3 and export tb_<prefix>_ops_l<level>; the references (glibc, bump) are
  * compiled once and serve every level. The build defines TB_HAVE_<DESIGN>
- * for each design it compiled.
+ * for each design it compiled. After them come the peers (jemalloc,
+ * mimalloc, tcmalloc) whose library is installed for this build's ISA,
+ * found at run time (allocators/peers/tb_peers.h); they serve every level
+ * too, and run only in a process started with their library preloaded.
  */
 #include <string.h>
 
 #include "tb_alloc.h"
+#include "tb_peers.h"
 
 extern const tb_allocator_t tb_glibc_ops, tb_bump_ops;
 
@@ -55,8 +59,17 @@ static const tb_allocator_t *const table[][4] = {
 };
 
 const tb_allocator_t *tb_allocator_at(size_t i, int level) {
-  if (level < 0 || level > 3 || i >= sizeof table / sizeof table[0]) return NULL;
-  return table[i][level];
+  const size_t n = sizeof table / sizeof table[0];
+  if (level < 0 || level > 3) return NULL;
+  if (i < n) return table[i][level];
+  const tb_peer_t *p = tb_peer_installed_at(i - n);
+  return p ? p->ops : NULL;
+}
+
+bool tb_allocator_in_process(const tb_allocator_t *a) {
+  if (!a->exec_env) return true;
+  const tb_peer_t *p = tb_peer_find(a->name);
+  return p && tb_peer_is_active(p);
 }
 
 const tb_allocator_t *tb_allocator_find(const char *name, int level) {

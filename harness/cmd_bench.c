@@ -1,7 +1,6 @@
 /* cmd_bench.c: `testbed bench seed`: the six microbenchmarks of the
  * original article (one_alloc, one_alloc_fast, hundred_fifo, hundred_lifo,
- * realloc_inplace, realloc_copy), run side by side with glibc in one
- * process.
+ * realloc_inplace, realloc_copy), run side by side with glibc.
  *
  * Fairness: every allocator, glibc included, is called through its
  * tb_allocator_t table (the same indirect call for all); the designs are
@@ -11,6 +10,21 @@
  * is reported, with the median ns per operation. Time is the thread's CPU
  * time (see now_ns).
  *
+ * Peers (jemalloc, mimalloc, tcmalloc: allocators/peers/tb_peers.h) run
+ * only as a process's own malloc, so each gets a server process: this
+ * command again as `bench seed --serve NAME`, started with the peer's
+ * library preloaded (its exec_env), which creates the peer's heap (and
+ * fails loudly when the preload did not take effect) and runs each
+ * measurement the parent asks for over a pipe, in the same turn of the
+ * same round as the others, timing itself the same way. While one
+ * process measures the others wait in read(), taking no CPU.
+ *
+ * --adapter-check measures what the adapter costs: for glibc (in this
+ * process) and each peer (in its server) every benchmark through the ops
+ * table and as a plain loop calling malloc/free/realloc directly
+ * (bench_seed.inc, compiled both ways), alternating within each round,
+ * and prints the median per-round ratio adapter / plain.
+ *
  * Operations (what ns_per_op divides by):
  *   one_alloc, one_alloc_fast   one malloc(1) + its free
  *   hundred_fifo, hundred_lifo  one malloc(1..99) + its free
@@ -19,14 +33,18 @@
  *                               between steps (and its free at the end)
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "plan.h"
 #include "tb_alloc.h"
 #include "tb_cli.h"
-#include "tb_lock.h"
 
 #define BENCH_MAX_ENTRIES 32
 #define BENCH_DEFAULT_ROUNDS 31
@@ -34,84 +52,48 @@
 
 typedef struct bench_entry_s {
   const tb_allocator_t *a;
-  tb_heap_t *h;
-  const char *mode; /* single, locked, system */
+  tb_heap_t *h;     /* NULL for a peer: its heap is in its server */
+  const char *mode; /* single, locked, system, preload (a peer in its server) */
+  pid_t pid;        /* a peer's server, else 0 */
+  FILE *to, *from;  /* its pipes */
 } bench_entry_t;
 
 /* A benchmark: runs `reps` repetitions on heap h; returns operations done,
  * or -1 if the allocator failed. */
 typedef long (*bench_fn_t)(const tb_allocator_t *a, tb_heap_t *h, long reps);
 
-static long b_one_alloc(const tb_allocator_t *a, tb_heap_t *h, long reps) {
-  for (long i = 0; i < reps; i++) {
-    void *p = a->malloc(h, 1);
-    if (!p) return -1;
-    a->free(h, p);
-  }
-  return reps;
-}
-
-static long b_one_alloc_fast(const tb_allocator_t *a, tb_heap_t *h, long reps) {
-  /* x then a held block above it; x freed: the loop's block is never next
-   * to the top. */
-  void *x = a->malloc(h, 1), *hold = a->malloc(h, 1);
-  if (!x || !hold) return -1;
-  a->free(h, x);
-  for (long i = 0; i < reps; i++) {
-    void *p = a->malloc(h, 1);
-    if (!p) return -1;
-    a->free(h, p);
-  }
-  a->free(h, hold);
-  return reps;
-}
-
-static long b_hundred(const tb_allocator_t *a, tb_heap_t *h, long reps, bool lifo) {
-  void *p[100];
-  for (long i = 0; i < reps; i++) {
-    for (size_t k = 1; k < 100; k++)
-      if (!(p[k] = a->malloc(h, k))) return -1;
-    if (lifo)
-      for (size_t k = 99; k >= 1; k--) a->free(h, p[k]);
-    else
-      for (size_t k = 1; k < 100; k++) a->free(h, p[k]);
-  }
-  return reps * 99;
-}
-static long b_hundred_fifo(const tb_allocator_t *a, tb_heap_t *h, long reps) { return b_hundred(a, h, reps, false); }
-static long b_hundred_lifo(const tb_allocator_t *a, tb_heap_t *h, long reps) { return b_hundred(a, h, reps, true); }
-
-static long b_realloc(const tb_allocator_t *a, tb_heap_t *h, long reps, bool between) {
-  void *q[101];
-  for (long i = 0; i < reps; i++) {
-    void *p = a->malloc(h, 1);
-    if (!p) return -1;
-    for (size_t k = 1; k <= 100; k++) {
-      if (between && !(q[k] = a->malloc(h, 1))) return -1;
-      void *r = a->realloc(h, p, 1 + 8 * k);
-      if (!r) return -1;
-      p = r;
-    }
-    a->free(h, p);
-    if (between)
-      for (size_t k = 1; k <= 100; k++) a->free(h, q[k]);
-  }
-  return reps * 100;
-}
-static long b_realloc_inplace(const tb_allocator_t *a, tb_heap_t *h, long reps) { return b_realloc(a, h, reps, false); }
-static long b_realloc_copy(const tb_allocator_t *a, tb_heap_t *h, long reps) { return b_realloc(a, h, reps, true); }
+/* BK: the pointer goes through an empty asm, so the compiler can neither
+ * drop a malloc/free pair of the plain loop nor see through it. */
+#define BK(p) __asm__ volatile("" : "+r"(p))
+#define BN(x) x
+#define BM(n) a->malloc(h, n)
+#define BF(p) a->free(h, p)
+#define BR(p, n) a->realloc(h, p, n)
+#define BUNUSED (void)0
+#include "bench_seed.inc"
+#undef BN
+#undef BM
+#undef BF
+#undef BR
+#undef BUNUSED
+#define BN(x) x##_plain
+#define BM(n) malloc(n)
+#define BF(p) free(p)
+#define BR(p, n) realloc(p, n)
+#define BUNUSED (void)a, (void)h
+#include "bench_seed.inc"
 
 static const struct {
   const char *name;
-  bench_fn_t fn;
+  bench_fn_t fn, plain; /* through the ops table; the plain loop */
   long reps; /* per measurement: about 100k-200k operations */
 } benches[] = {
-    {"one_alloc", b_one_alloc, 200000},
-    {"one_alloc_fast", b_one_alloc_fast, 200000},
-    {"hundred_fifo", b_hundred_fifo, 2000},
-    {"hundred_lifo", b_hundred_lifo, 2000},
-    {"realloc_inplace", b_realloc_inplace, 1000},
-    {"realloc_copy", b_realloc_copy, 1000},
+    {"one_alloc", b_one_alloc, b_one_alloc_plain, 200000},
+    {"one_alloc_fast", b_one_alloc_fast, b_one_alloc_fast_plain, 200000},
+    {"hundred_fifo", b_hundred_fifo, b_hundred_fifo_plain, 2000},
+    {"hundred_lifo", b_hundred_lifo, b_hundred_lifo_plain, 2000},
+    {"realloc_inplace", b_realloc_inplace, b_realloc_inplace_plain, 1000},
+    {"realloc_copy", b_realloc_copy, b_realloc_copy_plain, 1000},
 };
 #define NBENCH (sizeof benches / sizeof benches[0])
 
@@ -140,39 +122,153 @@ static double median(double *v, size_t n) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: testbed bench seed [--allocators LIST] [--rounds N] [--lock-always] [--csv]\n\n"
+          "usage: testbed bench seed [--allocators LIST] [--rounds N] [--lock-always] [--csv]\n"
+          "                          [--adapter-check]\n\n"
           "Runs the six microbenchmarks (one_alloc, one_alloc_fast, hundred_fifo,\n"
           "hundred_lifo, realloc_inplace, realloc_copy) for glibc and each allocator,\n"
           "interleaved within each round, and prints the median ns per operation and\n"
           "the median over rounds of the per-round ratio to glibc. Designs run at check\n"
-          "level 0 in modes single and locked; glibc's mode is system.\n\n"
-          "  --allocators LIST  comma-separated names (default: every design); glibc is\n"
-          "                     always measured, as the baseline\n"
+          "level 0 in modes single and locked; glibc's mode is system; a peer's is\n"
+          "preload (a process of its own with the peer's library preloaded, driven\n"
+          "through the same ops table over a pipe, in the same round).\n\n"
+          "  --allocators LIST  comma-separated names (default: every design and every\n"
+          "                     installed peer); glibc is always measured, as the baseline\n"
           "  --rounds N         rounds (default %d)\n"
           "  --lock-always      locked mode takes its lock even while the process is\n"
           "                     single-threaded (default: skipped then, as glibc does)\n"
-          "  --csv              print benchmark,allocator,mode,ns_per_op,ratio_vs_glibc\n",
+          "  --csv              print benchmark,allocator,mode,ns_per_op,ratio_vs_glibc\n"
+          "  --adapter-check    instead: glibc and each peer (of --allocators, default all\n"
+          "                     installed) through the ops table and as a plain loop\n"
+          "                     calling malloc directly, in the same process, alternating;\n"
+          "                     prints the median per-round ratio adapter / plain\n"
+          "                     (csv: benchmark,allocator,adapter_ns,plain_ns,ratio)\n",
           BENCH_DEFAULT_ROUNDS);
 }
 
-static int add_entries(bench_entry_t *e, size_t *n, const tb_allocator_t *a) {
+static int add_entries(bench_entry_t *e, size_t *n, const tb_allocator_t *a, bool adapter) {
   for (size_t i = 0; i < *n; i++)
     if (e[i].a == a) return 0; /* named twice */
   if (!(a->caps & TB_CAP_FREE)) return tb_cli_usage_error("bench", "allocator '%s' never frees; it cannot run these benchmarks", a->name);
+  if (adapter && a->check_level >= 0)
+    return tb_cli_usage_error("bench", "--adapter-check is for glibc and the peers, not the design '%s'", a->name);
   int modes = a->check_level >= 0 ? 2 : 1;
   if (*n + (size_t)modes > BENCH_MAX_ENTRIES) return tb_cli_usage_error("bench", "too many allocators");
   for (int m = 0; m < modes; m++) {
+    memset(&e[*n], 0, sizeof e[*n]);
     e[*n].a = a;
-    e[*n].mode = a->check_level < 0 ? "system" : m == 0 ? "single" : "locked";
+    e[*n].mode = a->exec_env ? "preload" : a->check_level < 0 ? "system" : m == 0 ? "single" : "locked";
     (*n)++;
   }
   return 0;
 }
 
+/* A peer's server: this command again, `bench seed --serve NAME`, with the
+ * peer's environment (LD_PRELOAD), talking over two pipes. It answers
+ * "ready" once its heap exists. 0, or -1 after a message. */
+static int start_server(bench_entry_t *e, bool lock_always) {
+  const char *env[8];
+  char why[512], exe[4096];
+  int n = e->a->exec_env(NULL, env, 8, why, sizeof why);
+  if (n < 0) {
+    fprintf(stderr, "testbed bench: allocator %s cannot run here: %s\n", e->a->name, why);
+    return -1;
+  }
+  tb_plan_self_exe(exe, sizeof exe);
+  int down[2], up[2];
+  if (pipe2(down, O_CLOEXEC)) return fprintf(stderr, "testbed bench: pipe: %s\n", strerror(errno)), -1;
+  if (pipe2(up, O_CLOEXEC)) {
+    close(down[0]), close(down[1]);
+    return fprintf(stderr, "testbed bench: pipe: %s\n", strerror(errno)), -1;
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    fprintf(stderr, "testbed bench: fork: %s\n", strerror(errno));
+    close(down[0]), close(down[1]), close(up[0]), close(up[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    dup2(down[0], 0);
+    dup2(up[1], 1);
+    close(down[0]), close(down[1]), close(up[0]), close(up[1]);
+    for (int j = 0; j < n; j++) putenv((char *)env[j]);
+    char *argv[] = {exe, "bench", "seed", "--serve", (char *)e->a->name, lock_always ? "--lock-always" : NULL, NULL};
+    execv(exe, argv);
+    fprintf(stderr, "testbed bench: cannot run %s: %s\n", exe, strerror(errno));
+    _exit(127);
+  }
+  close(down[0]);
+  close(up[1]);
+  e->pid = pid;
+  e->to = fdopen(down[1], "w");
+  e->from = fdopen(up[0], "r");
+  char line[64];
+  if (!e->to || !e->from || !fgets(line, sizeof line, e->from) || strcmp(line, "ready\n")) {
+    fprintf(stderr, "testbed bench: the %s server (LD_PRELOAD) did not start\n", e->a->name);
+    return -1;
+  }
+  return 0;
+}
+
+static void stop_server(bench_entry_t *e) {
+  if (e->to) fclose(e->to); /* EOF: the server exits */
+  if (e->from) fclose(e->from);
+  e->to = e->from = NULL;
+  if (e->pid > 0) {
+    int st;
+    while (waitpid(e->pid, &st, 0) < 0 && errno == EINTR) {}
+  }
+  e->pid = 0;
+}
+
+/* One measurement: benchmark b, reps repetitions, through the ops table
+ * or as the plain loop; ns per op, or -1 when the allocator failed. */
+static double measure(bench_entry_t *e, size_t b, long reps, bool plain) {
+  if (e->pid) {
+    double ns;
+    long ops;
+    if (fprintf(e->to, "%c %zu %ld\n", plain ? 'P' : 'A', b, reps) < 0 || fflush(e->to) ||
+        fscanf(e->from, "%lf %ld", &ns, &ops) != 2 || ops < 0)
+      return -1;
+    return ns / (double)ops;
+  }
+  double t0 = now_ns();
+  long ops = (plain ? benches[b].plain : benches[b].fn)(e->a, e->h, reps);
+  double t1 = now_ns();
+  return ops < 0 ? -1 : (t1 - t0) / (double)ops;
+}
+
+/* The server side of a peer: its heap (refused when the preload did not
+ * take effect: peers.c says why), then one measurement per request line. */
+static int serve(const char *name) {
+  const tb_allocator_t *a = tb_allocator_find(name, 0);
+  if (!a || !a->exec_env) return tb_cli_usage_error("bench", "--serve wants a peer allocator, not '%s'", name);
+  tb_heap_opts_t o = {.mode = TB_MODE_SINGLE};
+  tb_heap_t *h = a->create(&o);
+  if (!h) {
+    fprintf(stderr, "testbed bench: --serve %s: no %s heap in this process: %s\n", name, name, strerror(errno));
+    return 1;
+  }
+  printf("ready\n");
+  fflush(stdout);
+  char kind;
+  size_t b;
+  long reps;
+  while (scanf(" %c %zu %ld", &kind, &b, &reps) == 3 && b < NBENCH) {
+    double t0 = now_ns();
+    long ops = (kind == 'P' ? benches[b].plain : benches[b].fn)(a, h, reps);
+    double t1 = now_ns();
+    printf("%.17g %ld\n", t1 - t0, ops);
+    fflush(stdout);
+  }
+  a->destroy(h);
+  return 0;
+}
+
 static int bench_main(int argc, char **argv) {
-  const char *list = NULL;
+  const char *list = NULL, *serve_name = NULL;
   unsigned long long rounds = BENCH_DEFAULT_ROUNDS;
-  bool csv = false, lock_always = false;
+  bool csv = false, lock_always = false, adapter = false;
   if (argc < 2) return tb_cli_usage_error("bench", "missing benchmark set (only 'seed' exists)");
   if (tb_cli_is_help(argv[1])) {
     usage(stdout);
@@ -187,6 +283,11 @@ static int bench_main(int argc, char **argv) {
       csv = true;
     } else if (!strcmp(argv[i], "--lock-always")) {
       lock_always = true;
+    } else if (!strcmp(argv[i], "--adapter-check")) {
+      adapter = true;
+    } else if (!strcmp(argv[i], "--serve")) { /* internal: a peer's server (start_server) */
+      if (++i >= argc) return tb_cli_usage_error("bench", "--serve needs an allocator");
+      serve_name = argv[i];
     } else if (!strcmp(argv[i], "--allocators")) {
       if (++i >= argc) return tb_cli_usage_error("bench", "--allocators needs a list");
       list = argv[i];
@@ -200,6 +301,7 @@ static int bench_main(int argc, char **argv) {
   }
 
   if (lock_always) tb_lock_force_always(true);
+  if (serve_name) return serve(serve_name);
   bench_entry_t e[BENCH_MAX_ENTRIES];
   size_t ne = 0;
   const tb_allocator_t *glibc = tb_allocator_find("glibc", 0);
@@ -207,7 +309,7 @@ static int bench_main(int argc, char **argv) {
     fprintf(stderr, "testbed bench: glibc is not registered in this build\n");
     return 1;
   }
-  int rc = add_entries(e, &ne, glibc);
+  int rc = add_entries(e, &ne, glibc, adapter);
   if (rc) return rc;
   if (list) {
     char buf[512];
@@ -216,49 +318,96 @@ static int bench_main(int argc, char **argv) {
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
       const tb_allocator_t *a = tb_allocator_find(tok, 0);
       if (!a) return tb_cli_usage_error("bench", "unknown allocator '%s' (see testbed list)", tok);
-      if ((rc = add_entries(e, &ne, a))) return rc;
+      if ((rc = add_entries(e, &ne, a, adapter))) return rc;
     }
   } else {
     const tb_allocator_t *a;
     for (size_t i = 0; (a = tb_allocator_at(i, 0)) != NULL; i++)
-      if (a->check_level >= 0 && (rc = add_entries(e, &ne, a))) return rc;
+      if ((adapter ? a->exec_env != NULL : a->check_level >= 0 || a->exec_env) && (rc = add_entries(e, &ne, a, adapter)))
+        return rc;
   }
 
+  /* SIGPIPE would kill us if a server died: its failure is reported instead. */
+  signal(SIGPIPE, SIG_IGN);
+  int status = 0;
+  size_t nr = (size_t)rounds;
+  double *ns = NULL, *tmp = NULL;
   for (size_t i = 0; i < ne; i++) {
+    if (e[i].a->exec_env) {
+      if (start_server(&e[i], lock_always)) {
+        status = 1;
+        goto out;
+      }
+      continue;
+    }
     tb_heap_opts_t o = {.mode = strcmp(e[i].mode, "locked") ? TB_MODE_SINGLE : TB_MODE_LOCKED};
     e[i].h = e[i].a->create(&o);
     if (!e[i].h) {
       fprintf(stderr, "testbed bench: cannot create a %s heap: %s\n", e[i].a->name, strerror(errno));
-      for (size_t j = 0; j < i; j++) e[j].a->destroy(e[j].h);
-      return 1;
+      status = 1;
+      goto out;
     }
   }
-  size_t nr = (size_t)rounds;
-  double *ns = calloc(NBENCH * ne * nr, sizeof *ns); /* [bench][entry][round] */
-  double *tmp = calloc(nr, sizeof *tmp);
-  int status = 0;
+  /* [bench][entry][round]; with --adapter-check, [bench][entry][2][round]: adapter, plain */
+  size_t kinds = adapter ? 2 : 1;
+  ns = calloc(NBENCH * ne * kinds * nr, sizeof *ns);
+  tmp = calloc(nr, sizeof *tmp);
   if (!ns || !tmp) {
     fprintf(stderr, "testbed bench: out of memory\n");
     status = 1;
     goto out;
   }
-  /* One warm-up round (not recorded), then the measured rounds. */
+  /* One warm-up round (not recorded), then the measured rounds. With
+   * --adapter-check the adapter and the plain loop alternate which goes
+   * first from round to round. */
   for (size_t r = 0; r <= nr && !status; r++)
     for (size_t b = 0; b < NBENCH && !status; b++)
-      for (size_t i = 0; i < ne; i++) {
-        long reps = r == 0 ? benches[b].reps / 10 : benches[b].reps;
-        double t0 = now_ns();
-        long ops = benches[b].fn(e[i].a, e[i].h, reps);
-        double t1 = now_ns();
-        if (ops < 0) {
-          fprintf(stderr, "testbed bench: %s (%s) failed to allocate in %s\n", e[i].a->name, e[i].mode, benches[b].name);
-          status = 1;
-          break;
+      for (size_t i = 0; i < ne && !status; i++)
+        for (size_t k0 = 0; k0 < kinds; k0++) {
+          size_t k = kinds == 2 ? (k0 + r) % 2 : 0;
+          long reps = r == 0 ? benches[b].reps / 10 : benches[b].reps;
+          double v = measure(&e[i], b, reps, k == 1);
+          if (v < 0) {
+            fprintf(stderr, "testbed bench: %s (%s) failed in %s%s\n", e[i].a->name, e[i].mode, benches[b].name,
+                    e[i].pid ? " (its server process)" : "");
+            status = 1;
+            break;
+          }
+          if (r > 0) ns[((b * ne + i) * kinds + k) * nr + (r - 1)] = v;
         }
-        if (r > 0) ns[(b * ne + i) * nr + (r - 1)] = (t1 - t0) / (double)ops;
-      }
   if (status) goto out;
 
+  if (adapter) {
+    if (csv)
+      printf("benchmark,allocator,adapter_ns,plain_ns,ratio\n");
+    else
+      printf("testbed bench seed --adapter-check: %zu rounds; each allocator through its ops table (adapter) and "
+             "as a plain loop calling malloc directly, in one process (a peer's: its library preloaded); "
+             "ratio = median over rounds of (adapter ns / plain ns in the same round)\n\n"
+             "%-16s %-8s %10s %10s %8s  %s\n",
+             nr, "benchmark", "allocator", "adapter", "plain", "ratio", "ratio min..max");
+    for (size_t b = 0; b < NBENCH; b++)
+      for (size_t i = 0; i < ne; i++) {
+        const double *ad = &ns[((b * ne + i) * 2 + 0) * nr], *pl = &ns[((b * ne + i) * 2 + 1) * nr];
+        for (size_t r = 0; r < nr; r++) tmp[r] = ad[r] / pl[r];
+        double rmin = tmp[0], rmax = tmp[0];
+        for (size_t r = 1; r < nr; r++) {
+          if (tmp[r] < rmin) rmin = tmp[r];
+          if (tmp[r] > rmax) rmax = tmp[r];
+        }
+        double ratio = median(tmp, nr);
+        memcpy(tmp, ad, nr * sizeof *tmp);
+        double mad = median(tmp, nr);
+        memcpy(tmp, pl, nr * sizeof *tmp);
+        double mpl = median(tmp, nr);
+        if (csv)
+          printf("%s,%s,%.3f,%.3f,%.4f\n", benches[b].name, e[i].a->name, mad, mpl, ratio);
+        else
+          printf("%-16s %-8s %10.2f %10.2f %8.3f  %.3f..%.3f\n", benches[b].name, e[i].a->name, mad, mpl, ratio, rmin,
+                 rmax);
+      }
+    goto out;
+  }
   if (csv)
     printf("benchmark,allocator,mode,ns_per_op,ratio_vs_glibc\n");
   else
@@ -287,7 +436,10 @@ static int bench_main(int argc, char **argv) {
 out:
   free(ns);
   free(tmp);
-  for (size_t i = 0; i < ne; i++) e[i].a->destroy(e[i].h);
+  for (size_t i = 0; i < ne; i++) {
+    if (e[i].h) e[i].a->destroy(e[i].h);
+    stop_server(&e[i]);
+  }
   return status;
 }
 

@@ -162,13 +162,14 @@ typedef struct {
   char tmpdir[4096];          /* the children's rows files ("" until the first) */
 } run_ctx_t;
 
-/* The environment additions a child for allocator a gets (its registry
- * entry's exec_env). Their count, or -1 after a message. */
-static int child_env(const tb_allocator_t *a, const char **env, size_t max) {
+/* The environment additions a child of ISA isa (NULL: this build's) for
+ * allocator a gets (its registry entry's exec_env). Their count, or -1
+ * with the reason in why (and, when quiet is false, a message). */
+static int child_env(const tb_allocator_t *a, const char *isa, const char **env, size_t max, char *why,
+                     size_t whylen, bool quiet) {
   if (!a->exec_env) return 0;
-  char why[400] = "";
-  int n = a->exec_env(env, max, why, sizeof why);
-  if (n < 0) fprintf(stderr, "testbed run: allocator %s cannot run here: %s\n", a->name, why);
+  int n = a->exec_env(isa, env, max, why, whylen);
+  if (n < 0 && !quiet) fprintf(stderr, "testbed run: allocator %s cannot run here: %s\n", a->name, why);
   return n;
 }
 
@@ -274,7 +275,8 @@ static int run_child(run_ctx_t *c, const tb_allocator_t *a, unsigned run) {
   snprintf(rows, sizeof rows, "%s/rows-%s-%u.csv", c->tmpdir, a->name, run);
   tb_plan_child_t ch = {.alloc = a, .run = run, .backends = specs, .rows = rows};
   const char *env[MAX_ENV_ADD];
-  int nenv = child_env(a, env, MAX_ENV_ADD);
+  char why[512];
+  int nenv = child_env(a, NULL, env, MAX_ENV_ADD, why, sizeof why, false);
   if (nenv < 0) return 2;
   char **cargv = tb_plan_child_argv(p, &ch, c->exe);
   if (!cargv) {
@@ -319,13 +321,40 @@ static int run_reexec(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_
       fprintf(stderr, "testbed run: backend %s: %s\n", pb->spec, err);
       return 1;
     }
+    /* The ISA the simulator runs (memsim's label ends in @ISA; others
+     * run this build's): an allocator that needs a library preloaded may
+     * have none for it (no aarch64 peer library). Then the backend's rows
+     * are NA, with the reason on stderr and in meta.json, and the job
+     * goes on: the sets are a full matrix of allocators and backends. */
+    char label[128] = "", why[512] = "";
+    if (pb->b->label) pb->b->label(inst, label, sizeof label);
+    const char *at = strrchr(label, '@');
+    const char *env[MAX_ENV_ADD];
+    int nenv = child_env(a, at ? at + 1 : NULL, env, MAX_ENV_ADD, why, sizeof why, true);
+    if (nenv < 0) {
+      fprintf(stderr, "testbed run: backend %s cannot run allocator %s: %s; its rows are NA\n", pb->spec, a->name,
+              why);
+      emit_ctx_t be = *e;
+      be.backend = pb->b->name;
+      be.profile = label[0] ? label : pb->profile ? pb->profile : "host";
+      pb->b->report(inst, c->t.total_ops * c->copies, emit_row, &be);
+      if (c->res && run == 1) {
+        char key[160];
+        snprintf(key, sizeof key, "backend_%s_%s_%s_na_reason", pb->b->name, pb->profile ? pb->profile : "host",
+                 a->name);
+        for (char *q = key; *q; q++)
+          if (!(*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9'))) *q = '_';
+        tb_results_meta_str(c->res, key, why);
+      }
+      pb->b->close(inst);
+      continue;
+    }
     tb_plan_child_t ch = {.alloc = a, .run = run, .backends = pb->spec};
     char **cargv = tb_plan_child_argv(p, &ch, c->exe);
     /* The allocator's environment additions reach the child through ours
      * (the simulator passes its environment on), for this call only. */
-    const char *env[MAX_ENV_ADD];
     char *saved[MAX_ENV_ADD] = {0};
-    int nenv = child_env(a, env, MAX_ENV_ADD), rc = 0;
+    int rc = 0;
     for (int j = 0; j < nenv; j++) {
       char name[256];
       snprintf(name, sizeof name, "%.*s", (int)strcspn(env[j], "="), env[j]);
@@ -333,9 +362,7 @@ static int run_reexec(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_
       saved[j] = old ? strdup(old) : NULL;
       setenv(name, env[j] + strlen(name) + (env[j][strlen(name)] == '='), 1);
     }
-    if (nenv < 0) {
-      rc = 2;
-    } else if (!cargv) {
+    if (!cargv) {
       fprintf(stderr, "testbed run: out of memory\n");
       rc = 1;
     } else if (pb->b->reexec(inst, cargv, err, sizeof err)) {
@@ -345,7 +372,6 @@ static int run_reexec(run_ctx_t *c, const tb_allocator_t *a, unsigned run, emit_
       emit_ctx_t be = *e;
       be.backend = pb->b->name;
       be.profile = pb->profile ? pb->profile : "host";
-      char label[128];
       if (pb->b->label) { /* memsim: the profile and the ISA that ran */
         pb->b->label(inst, label, sizeof label);
         be.profile = label;
@@ -578,8 +604,10 @@ static int run_main(int argc, char **argv) {
   double after = after_s && *after_s ? strtod(after_s, NULL) : 2.0;
   /* The parent starts a child per run (a simulator's, then the measured
    * one); a child replays its one run here. */
-  for (size_t ai = 0; ai < p->nallocs && !rc; ai++)
-    for (unsigned k = 1; k <= p->runs && !rc; k++) {
+  /* Interleaved: run 1 of every allocator (in the order given), then run
+   * 2 of every one, ..., so drift of the machine hits them all alike. */
+  for (unsigned k = 1; k <= p->runs && !rc; k++)
+    for (size_t ai = 0; ai < p->nallocs && !rc; ai++) {
       unsigned run = child ? p->child_run : k;
       emit_ctx_t e = {c.res, c.exp, p->alloc[ai]->name, p->workload_name, "replay", "host", c.nthr, run};
       if (child || c.inner) {

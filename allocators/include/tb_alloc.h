@@ -138,12 +138,15 @@ typedef struct tb_allocator_s {
   /* What a process measuring this allocator needs in its environment, for
    * allocators that only run at their real speed in a process of their
    * own (a peer library preloaded with LD_PRELOAD, driven through the
-   * system malloc). Sets env[0..n) to "NAME=VALUE" strings (static
+   * system malloc), for a process of ISA isa ("x86_64", "aarch64"; NULL:
+   * this build's). Sets env[0..n) to "NAME=VALUE" strings (static
    * storage; n <= max) and returns n; -1 with the reason in why when the
-   * process cannot be made (library not installed). NULL: nothing to add.
-   * testbed run starts every measured run as a child process and adds
-   * these to each child's environment (harness/README.md). */
-  int (*exec_env)(const char **env, size_t max, char *why, size_t whylen);
+   * process cannot be made (library not installed for that ISA). NULL:
+   * nothing to add, the allocator runs in any process. An allocator with
+   * exec_env cannot create a heap in a process started without it: code
+   * that loops over the registry in-process skips it (tb_allocator_in_process).
+   * testbed run and bench start such processes (harness/README.md). */
+  int (*exec_env)(const char *isa, const char **env, size_t max, char *why, size_t whylen);
 } tb_allocator_t;
 
 /* ---- helpers for allocator implementations ------------------------------------ */
@@ -161,14 +164,27 @@ void tb_heap_space_close(space_t *space, space_t *own);
  * level other than the one it has: references ignore the level). */
 const tb_allocator_t *tb_allocator_find(const char *name, int level);
 
-/* The i-th registered allocator at `level` for i = 0, 1, ... until NULL. */
+/* The i-th registered allocator at `level` for i = 0, 1, ... until NULL:
+ * the designs, the references, then the peers installed for this build's
+ * ISA (allocators/peers/tb_peers.h). */
 const tb_allocator_t *tb_allocator_at(size_t i, int level);
+
+/* Whether a heap of a can be created in this process as it is: false for
+ * an allocator that needs a process of its own (exec_env, a peer) unless
+ * this process was started that way. Loops over tb_allocator_at that
+ * create heaps in-process skip the others. */
+bool tb_allocator_in_process(const tb_allocator_t *a);
 
 /* The check level a build uses when nobody asks for one (CMake TB_CHECK_LEVEL). */
 int tb_default_check_level(void);
 
 /* Whether the build counts statistics (CMake TB_STATS). */
 bool tb_stats_enabled(void);
+
+/* Locked-mode heaps skip their lock while the process has one thread (as
+ * glibc does); on = true makes them take it always (bench --lock-always,
+ * the shim's TB_SHIM_LOCK=always). Process-wide. */
+void tb_lock_force_always(bool on);
 
 #ifdef __cplusplus
 }

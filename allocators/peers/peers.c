@@ -1,60 +1,115 @@
 /* peers.c: jemalloc, mimalloc and tcmalloc behind the common API
  * (tb_peers.h). Every peer "heap" is the process's malloc, which must be
  * the peer's own library: create() checks that with dladdr(malloc) and
- * fails (errno ENOENT) in a process where it is not, e.g. one started
- * without the library preloaded. The operations call the malloc family
- * directly, as the glibc reference does; statistics are all NA. */
+ * fails (errno ENOENT, and a message on stderr) in a process where it is
+ * not, e.g. one started without the library preloaded. The operations
+ * call the malloc family directly, as the glibc reference does;
+ * statistics are all NA. exec_env() names the library to preload for an
+ * ISA; the registry (registry.c) lists the peers installed for this
+ * build's ISA (tb_peer_installed_at). */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tb_alloc.h"
 #include "tb_peers.h"
 
-static const tb_peer_t peers[] = {
-#ifdef TB_JEMALLOC_LIB
-    {"jemalloc", TB_JEMALLOC_LIB, "libjemalloc2"},
+#if defined(__x86_64__)
+#define TB_PEER_ISA "x86_64"
+#elif defined(__aarch64__)
+#define TB_PEER_ISA "aarch64"
 #endif
-#ifdef TB_MIMALLOC_LIB
-    {"mimalloc", TB_MIMALLOC_LIB, "libmimalloc2.0"},
+#ifdef TB_PEER_ISA
+#define TB_PEER_DIR "/usr/lib/" TB_PEER_ISA "-linux-gnu/"
+#else
+#define TB_PEER_ISA ""
+#define TB_PEER_DIR "/nonexistent/" /* an ISA without Debian multiarch paths known here: no peers */
 #endif
-#ifdef TB_TCMALLOC_LIB
-    {"tcmalloc", TB_TCMALLOC_LIB, "libtcmalloc-minimal4"},
-#endif
-    {NULL, NULL, NULL}};
 
-const tb_peer_t *tb_peer_at(size_t i) {
-  return i < sizeof peers / sizeof peers[0] - 1 ? &peers[i] : NULL;
-}
+static const char *const isas[] = {"x86_64", "aarch64"};
+#define NISA (sizeof isas / sizeof isas[0])
+
+extern const tb_allocator_t tb_jemalloc_ops, tb_mimalloc_ops, tb_tcmalloc_ops;
+
+static const tb_peer_t peers[] = {
+    {"jemalloc", TB_PEER_DIR "libjemalloc.so.2", "libjemalloc.so.2", "libjemalloc2", &tb_jemalloc_ops},
+    {"mimalloc", TB_PEER_DIR "libmimalloc.so.2", "libmimalloc.so.2", "libmimalloc2.0", &tb_mimalloc_ops},
+    {"tcmalloc", TB_PEER_DIR "libtcmalloc_minimal.so.4", "libtcmalloc_minimal.so.4", "libtcmalloc-minimal4",
+     &tb_tcmalloc_ops},
+};
+#define NPEERS (sizeof peers / sizeof peers[0])
+
+const char *tb_peer_isa(void) { return TB_PEER_ISA; }
 
 const tb_peer_t *tb_peer_find(const char *name) {
-  for (const tb_peer_t *p = peers; p->name; p++)
-    if (!strcmp(p->name, name)) return p;
+  for (size_t i = 0; i < NPEERS; i++)
+    if (!strcmp(peers[i].name, name)) return &peers[i];
   return NULL;
 }
 
+/* The installed ones, found once. */
+static const tb_peer_t *installed[NPEERS];
+static size_t ninstalled;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void find_installed(void) {
+  for (size_t i = 0; i < NPEERS; i++)
+    if (*TB_PEER_ISA && access(peers[i].lib, R_OK) == 0) installed[ninstalled++] = &peers[i];
+}
+
+const tb_peer_t *tb_peer_installed_at(size_t i) {
+  pthread_once(&once, find_installed);
+  return i < ninstalled ? installed[i] : NULL;
+}
+
+bool tb_peer_lib_for(const tb_peer_t *p, const char *isa, char *path, size_t len, char *why, size_t whylen) {
+  if (!isa || !*isa) isa = TB_PEER_ISA;
+  if (!*isa) {
+    snprintf(why, whylen, "%s: this build's ISA has no known library path", p->name);
+    return false;
+  }
+  snprintf(path, len, "/usr/lib/%s-linux-gnu/%s", isa, p->file);
+  if (access(path, R_OK)) {
+    snprintf(why, whylen, "%s: no %s library %s (%s; Debian package %s%s%s)", p->name, isa, path, strerror(errno),
+             p->package, strcmp(isa, "aarch64") ? "" : ":arm64", "");
+    return false;
+  }
+  return true;
+}
+
 /* The object that defines the malloc this process calls is the peer's
- * library (compared by file name: the loader may name it by another path). */
-int tb_peer_is_active(const tb_peer_t *p) {
+ * library (compared by real path, the loader may name it by a link). */
+bool tb_peer_is_active(const tb_peer_t *p) {
   Dl_info info;
   void *m = dlsym(RTLD_DEFAULT, "malloc");
-  if (!m || !dladdr(m, &info) || !info.dli_fname) return 0;
-  const char *a = strrchr(info.dli_fname, '/'), *b = strrchr(p->lib, '/');
-  return !strcmp(a ? a + 1 : info.dli_fname, b ? b + 1 : p->lib);
+  if (!m || !dladdr(m, &info) || !info.dli_fname) return false;
+  char a[PATH_MAX], b[PATH_MAX];
+  if (!realpath(info.dli_fname, a) || !realpath(p->lib, b)) return false;
+  return !strcmp(a, b);
 }
 
 struct tb_heap_s {
   const tb_peer_t *peer;
 };
 
-static struct tb_heap_s peer_heaps[sizeof peers / sizeof peers[0]];
+static struct tb_heap_s peer_heaps[NPEERS];
 
 static tb_heap_t *peer_create_named(const char *name) {
   const tb_peer_t *p = tb_peer_find(name);
   if (!p || !tb_peer_is_active(p)) {
-    errno = ENOENT; /* not this process's malloc: it must be started with the library preloaded */
+    Dl_info info;
+    void *m = dlsym(RTLD_DEFAULT, "malloc");
+    fprintf(stderr,
+            "testbed: %s: this process's malloc is %s, not %s: a %s heap exists only in a process started with "
+            "LD_PRELOAD=%s (testbed run and bench do that)\n",
+            name, m && dladdr(m, &info) && info.dli_fname ? info.dli_fname : "unknown", p ? p->lib : "?", name,
+            p ? p->lib : "?");
+    errno = ENOENT;
     return NULL;
   }
   tb_heap_t *h = &peer_heaps[p - peers];
@@ -62,13 +117,48 @@ static tb_heap_t *peer_create_named(const char *name) {
   return h;
 }
 
+/* "LD_PRELOAD=<the library for isa>", kept per peer and ISA. */
+static int peer_env(const char *name, const char *isa, const char **env, size_t max, char *why, size_t whylen) {
+  static char buf[NPEERS][NISA][4200];
+  const tb_peer_t *p = tb_peer_find(name);
+  if (!isa || !*isa) isa = TB_PEER_ISA;
+  size_t k = 0;
+  while (k < NISA && strcmp(isas[k], isa)) k++;
+  if (!p || k == NISA) {
+    snprintf(why, whylen, "%s: no library known for ISA '%s'", name, isa);
+    return -1;
+  }
+  if (max < 1) {
+    snprintf(why, whylen, "no room for the environment");
+    return -1;
+  }
+  char path[4096];
+  if (!tb_peer_lib_for(p, isa, path, sizeof path, why, whylen)) return -1;
+  snprintf(buf[p - peers][k], sizeof buf[0][0], "LD_PRELOAD=%s", path);
+  env[0] = buf[p - peers][k];
+  return 1;
+}
+
 static void peer_destroy(tb_heap_t *h) { (void)h; }
-static void *peer_malloc(tb_heap_t *h, size_t n) { return malloc(n); }
-static void peer_free(tb_heap_t *h, void *p) { free(p); }
-static void *peer_calloc(tb_heap_t *h, size_t n, size_t s) { return calloc(n, s); }
-static void *peer_realloc(tb_heap_t *h, void *p, size_t n) { return realloc(p, n); }
+static void *peer_malloc(tb_heap_t *h, size_t n) {
+  (void)h;
+  return malloc(n);
+}
+static void peer_free(tb_heap_t *h, void *p) {
+  (void)h;
+  free(p);
+}
+static void *peer_calloc(tb_heap_t *h, size_t n, size_t s) {
+  (void)h;
+  return calloc(n, s);
+}
+static void *peer_realloc(tb_heap_t *h, void *p, size_t n) {
+  (void)h;
+  return realloc(p, n);
+}
 /* The common API's aligned_alloc: any power of two, below 16 taken as 16. */
 static void *peer_aligned(tb_heap_t *h, size_t a, size_t n) {
+  (void)h;
   if (a == 0 || (a & (a - 1))) {
     errno = EINVAL;
     return NULL;
@@ -79,27 +169,34 @@ static void *peer_aligned(tb_heap_t *h, size_t a, size_t n) {
   return rc ? NULL : p;
 }
 extern size_t malloc_usable_size(void *);
-static size_t peer_usable(tb_heap_t *h, const void *p) { return p ? malloc_usable_size((void *)p) : 0; }
+static size_t peer_usable(tb_heap_t *h, const void *p) {
+  (void)h;
+  return p ? malloc_usable_size((void *)p) : 0;
+}
 static bool peer_check(tb_heap_t *h, char *why, size_t len) {
   if (why && len) snprintf(why, len, "%s cannot be validated from outside", h->peer->name);
   return true;
 }
-static void peer_stats(tb_heap_t *h, tb_stats_t *st) { tb_stats_clear(st); }
+static void peer_stats(tb_heap_t *h, tb_stats_t *st) {
+  (void)h;
+  tb_stats_clear(st);
+}
 
-#define TB_PEER_OPS(id, nm, desc)                                                                     \
-  static tb_heap_t *id##_create(const tb_heap_opts_t *o) { return peer_create_named(nm); }          \
-  const tb_allocator_t tb_##id##_ops = {                                                             \
-      .name = nm, .description = desc, .caps = TB_CAP_FREE, .check_level = -1,                       \
-      .create = id##_create, .destroy = peer_destroy, .malloc = peer_malloc, .free = peer_free,      \
-      .calloc = peer_calloc, .realloc = peer_realloc, .aligned_alloc = peer_aligned,                 \
-      .usable_size = peer_usable, .check = peer_check, .stats = peer_stats};
+#define TB_PEER_OPS(id, desc)                                                                              \
+  static tb_heap_t *id##_create(const tb_heap_opts_t *o) {                                                 \
+    (void)o;                                                                                               \
+    return peer_create_named(#id);                                                                         \
+  }                                                                                                        \
+  static int id##_env(const char *isa, const char **env, size_t max, char *why, size_t whylen) {          \
+    return peer_env(#id, isa, env, max, why, whylen);                                                      \
+  }                                                                                                        \
+  const tb_allocator_t tb_##id##_ops = {                                                                   \
+      .name = #id, .description = desc, .caps = TB_CAP_FREE, .check_level = -1,                           \
+      .create = id##_create, .destroy = peer_destroy, .malloc = peer_malloc, .free = peer_free,            \
+      .calloc = peer_calloc, .realloc = peer_realloc, .aligned_alloc = peer_aligned,                       \
+      .usable_size = peer_usable, .check = peer_check, .stats = peer_stats, .exec_env = id##_env};
 
-#ifdef TB_JEMALLOC_LIB
-TB_PEER_OPS(jemalloc, "jemalloc", "peer: jemalloc (" TB_JEMALLOC_LIB ", preloaded in a process of its own)")
-#endif
-#ifdef TB_MIMALLOC_LIB
-TB_PEER_OPS(mimalloc, "mimalloc", "peer: mimalloc (" TB_MIMALLOC_LIB ", preloaded in a process of its own)")
-#endif
-#ifdef TB_TCMALLOC_LIB
-TB_PEER_OPS(tcmalloc, "tcmalloc", "peer: tcmalloc (" TB_TCMALLOC_LIB ", preloaded in a process of its own)")
-#endif
+TB_PEER_OPS(jemalloc, "peer: jemalloc (" TB_PEER_DIR "libjemalloc.so.2, libjemalloc2), preloaded in a process of its own")
+TB_PEER_OPS(mimalloc, "peer: mimalloc (" TB_PEER_DIR "libmimalloc.so.2, libmimalloc2.0), preloaded in a process of its own")
+TB_PEER_OPS(tcmalloc,
+            "peer: tcmalloc (" TB_PEER_DIR "libtcmalloc_minimal.so.4, libtcmalloc-minimal4), preloaded in a process of its own")
