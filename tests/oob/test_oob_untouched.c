@@ -18,30 +18,9 @@
 
 #include "tb_alloc.h"
 #include "tb_testutil.h"
+#include "oob/untouched.h"
 
-#define BUF_SIZE ((size_t)1 << 20)
-static _Alignas(4096) unsigned char buf[BUF_SIZE];
-static unsigned char shadow[BUF_SIZE];
 static const char *NAME = "oob"; /* the variant under test (argv[1]) */
-
-typedef struct {
-  unsigned char *p;
-  size_t n;
-} live_t;
-
-/* First differing offset in [0, BUF_SIZE), or BUF_SIZE. */
-static size_t first_diff(void) {
-  if (memcmp(buf, shadow, BUF_SIZE) == 0) return BUF_SIZE;
-  for (size_t k = 0; k < BUF_SIZE; k++)
-    if (buf[k] != shadow[k]) return k;
-  return BUF_SIZE;
-}
-
-/* The caller fills [p, p+n) with pattern s in both copies. */
-static void fill_both(unsigned char *p, size_t n, unsigned s) {
-  tb_fill(p, n, s);
-  memcpy(shadow + (p - buf), p, n);
-}
 
 /* A block was handed out at p: its back-pointer word may have changed. */
 static void accept_word(unsigned char *p) { memcpy(shadow + (p - buf) - 8, p - 8, 8); }
@@ -50,16 +29,13 @@ static void run(int level, uint64_t seed, long nops) {
   const tb_allocator_t *A = tb_allocator_find(NAME, level);
   ck_assert_ptr_nonnull(A);
   space_t sp;
-  ck_assert_int_eq(space_init_fixed(&sp, buf, sizeof buf), 0);
   tb_rng_t r = {seed};
-  for (size_t k = 0; k < BUF_SIZE; k++) buf[k] = (unsigned char)tb_rand(&r);
-  memcpy(shadow, buf, BUF_SIZE);
+  region_init(&sp, &r);
   tb_heap_opts_t o = {.space = &sp};
   tb_heap_t *h = A->create(&o);
   ck_assert_ptr_nonnull(h);
   ck_assert_msg(first_diff() == BUF_SIZE, "create() wrote into the user region");
 
-  enum { MAX_LIVE = 400 };
   live_t live[MAX_LIVE];
   size_t nlive = 0;
   long allocs = 0, failures = 0, frees = 0;
@@ -69,10 +45,10 @@ static void run(int level, uint64_t seed, long nops) {
   tb_stats_t s0;
   A->stats(h, &s0);
   for (long op = 0; op < nops && bad == BUF_SIZE; op++) {
-    unsigned k = (unsigned)(tb_rand(&r) % 100);
-    size_t n = tb_rand(&r) % 3 ? tb_rand(&r) % 300 : tb_rand(&r) % 8000;
+    size_t n, align = 0;
+    u_kind_t k = next_op(&r, nlive, &n, &align);
     const char *what;
-    if (nlive && (k < 45 || nlive == MAX_LIVE)) {
+    if (k == U_FREE) {
       size_t i = tb_rand(&r) % nlive;
       live_t b = live[i];
       live[i] = live[--nlive];
@@ -83,7 +59,7 @@ static void run(int level, uint64_t seed, long nops) {
       /* The freed block's bytes now belong to the allocator: mark them, so
        * that any later write of its into free memory shows. */
       if (bad == BUF_SIZE) fill_both(b.p, b.n, (unsigned)op ^ 0xf3u);
-    } else if (nlive && k < 60) {
+    } else if (k == U_REALLOC) {
       size_t i = tb_rand(&r) % nlive;
       live_t b = live[i];
       unsigned char *q = A->realloc(h, b.p, n ? n : 1);
@@ -107,12 +83,12 @@ static void run(int level, uint64_t seed, long nops) {
       }
     } else {
       unsigned char *p;
-      if (k < 70) {
+      if (k == U_CALLOC) {
         p = A->calloc(h, 1, n);
         what = "calloc";
         if (p) memcpy(shadow + (p - buf), p, n);
-      } else if (k < 80) {
-        p = A->aligned_alloc(h, (size_t)1 << (tb_rand(&r) % 12), n);
+      } else if (k == U_ALIGNED) {
+        p = A->aligned_alloc(h, align, n);
         what = "aligned_alloc";
       } else {
         p = A->malloc(h, n);
@@ -137,9 +113,7 @@ static void run(int level, uint64_t seed, long nops) {
       bad_what = what;
     }
   }
-  ck_assert_msg(bad == BUF_SIZE, "op %ld (%s): byte at offset %zu of the user region changed", bad_op, bad_what, bad);
-  ck_assert_msg(allocs > nops / 4 && failures < nops / 10, "sequence degenerate: %ld allocs, %ld failures", allocs,
-                failures);
+  assert_untouched(bad, bad_op, bad_what, nops, allocs, failures);
   /* And the statistics agree: one word written per block handed out, one
    * word read per free or realloc. */
   if (tb_stats_enabled()) {
