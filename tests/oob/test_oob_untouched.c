@@ -36,37 +36,28 @@ static void run(int level, uint64_t seed, long nops) {
   ck_assert_ptr_nonnull(h);
   ck_assert_msg(first_diff() == BUF_SIZE, "create() wrote into the user region");
 
-  live_t live[MAX_LIVE];
-  size_t nlive = 0;
-  long allocs = 0, failures = 0, frees = 0;
-  size_t bad = BUF_SIZE;
-  long bad_op = -1;
-  const char *bad_what = "";
+  u_run_t u = U_RUN_INIT;
+  long frees = 0;
   tb_stats_t s0;
   A->stats(h, &s0);
-  for (long op = 0; op < nops && bad == BUF_SIZE; op++) {
-    size_t n, align = 0;
-    u_kind_t k = next_op(&r, nlive, &n, &align);
-    const char *what;
+  for (long op = 0; op < nops && u.bad == BUF_SIZE; op++) {
+    u_kind_t k = next_op(&u, &r);
+    size_t n = u.n;
     if (k == U_FREE) {
-      size_t i = tb_rand(&r) % nlive;
-      live_t b = live[i];
-      live[i] = live[--nlive];
+      live_t b = take_one(&u, &r);
       A->free(h, b.p);
-      what = "free";
       frees++;
-      bad = first_diff();
+      u.bad = first_diff();
       /* The freed block's bytes now belong to the allocator: mark them, so
        * that any later write of its into free memory shows. */
-      if (bad == BUF_SIZE) fill_both(b.p, b.n, (unsigned)op ^ 0xf3u);
+      if (u.bad == BUF_SIZE) fill_both(b.p, b.n, (unsigned)op ^ 0xf3u);
     } else if (k == U_REALLOC) {
-      size_t i = tb_rand(&r) % nlive;
-      live_t b = live[i];
+      size_t i = tb_rand(&r) % u.nlive;
+      live_t b = u.live[i];
       unsigned char *q = A->realloc(h, b.p, n ? n : 1);
-      what = "realloc";
       if (!q) {
-        failures++;
-        bad = first_diff();
+        u.failures++;
+        u.bad = first_diff();
         continue;
       }
       size_t nn = n ? n : 1;
@@ -74,10 +65,10 @@ static void run(int level, uint64_t seed, long nops) {
         accept_word(q);
         memcpy(shadow + (q - buf), q, nn < b.n ? nn : b.n); /* the copy */
       }
-      bad = first_diff();
-      if (bad == BUF_SIZE) {
-        live[i] = (live_t){q, A->usable_size(h, q)};
-        fill_both(q, live[i].n, (unsigned)op);
+      u.bad = first_diff();
+      if (u.bad == BUF_SIZE) {
+        u.live[i] = (live_t){q, A->usable_size(h, q)};
+        fill_both(q, u.live[i].n, (unsigned)op);
         /* A moved block's old place is free memory now: mark it too. */
         if (q != b.p) fill_both(b.p, b.n, (unsigned)op ^ 0x3fu);
       }
@@ -85,47 +76,41 @@ static void run(int level, uint64_t seed, long nops) {
       unsigned char *p;
       if (k == U_CALLOC) {
         p = A->calloc(h, 1, n);
-        what = "calloc";
         if (p) memcpy(shadow + (p - buf), p, n);
       } else if (k == U_ALIGNED) {
-        p = A->aligned_alloc(h, align, n);
-        what = "aligned_alloc";
+        p = A->aligned_alloc(h, u.align, n);
       } else {
         p = A->malloc(h, n);
-        what = "malloc";
       }
       if (!p) {
-        failures++;
-        bad = first_diff();
+        u.failures++;
+        u.bad = first_diff();
         continue;
       }
-      allocs++;
+      u.allocs++;
       accept_word(p);
-      bad = first_diff();
-      if (bad == BUF_SIZE) {
-        live[nlive] = (live_t){p, A->usable_size(h, p)};
-        fill_both(p, live[nlive].n, (unsigned)op);
-        nlive++;
+      u.bad = first_diff();
+      if (u.bad == BUF_SIZE) {
+        u.live[u.nlive] = (live_t){p, A->usable_size(h, p)};
+        fill_both(p, u.live[u.nlive].n, (unsigned)op);
+        u.nlive++;
       }
     }
-    if (bad != BUF_SIZE) {
-      bad_op = op;
-      bad_what = what;
-    }
+    note_op(&u, op);
   }
-  assert_untouched(bad, bad_op, bad_what, nops, allocs, failures);
+  assert_untouched(&u, nops);
   /* And the statistics agree: one word written per block handed out, one
    * word read per free or realloc. */
   if (tb_stats_enabled()) {
     tb_stats_t s1;
     A->stats(h, &s1);
-    ck_assert_uint_ge(s1.user_bytes_written - s0.user_bytes_written, 8u * (uint64_t)allocs);
+    ck_assert_uint_ge(s1.user_bytes_written - s0.user_bytes_written, 8u * (uint64_t)u.allocs);
     ck_assert_uint_le(s1.user_bytes_written - s0.user_bytes_written, 8u * (uint64_t)(s1.mallocs - s0.mallocs));
     ck_assert_uint_ge(s1.user_bytes_read - s0.user_bytes_read, 8u * (uint64_t)frees);
   }
   char why[256];
   ck_assert_msg(A->check(h, why, sizeof why), "heap check: %s", why);
-  for (size_t i = 0; i < nlive; i++) A->free(h, live[i].p);
+  for (size_t i = 0; i < u.nlive; i++) A->free(h, u.live[i].p);
   ck_assert_msg(first_diff() == BUF_SIZE, "freeing the rest changed the user region");
   A->destroy(h);
 }

@@ -76,37 +76,28 @@ static void run(int level, uint64_t seed, long nops) {
   ck_assert_ptr_nonnull(h);
   ck_assert_msg(first_diff() == BUF_SIZE, "create() wrote into the user region");
 
-  live_t live[MAX_LIVE];
-  size_t nlive = 0;
-  long allocs = 0, failures = 0, moves = 0;
-  size_t bad = BUF_SIZE;
-  long bad_op = -1;
-  const char *bad_what = "";
+  u_run_t u = U_RUN_INIT;
+  long moves = 0;
   tb_stats_t s0;
   CLOSED("stats", A->stats(h, &s0));
   region(true);
-  for (long op = 0; op < nops && bad == BUF_SIZE; op++) {
-    size_t n, align = 0;
-    u_kind_t k = next_op(&r, nlive, &n, &align);
-    const char *what;
+  for (long op = 0; op < nops && u.bad == BUF_SIZE; op++) {
+    u_kind_t k = next_op(&u, &r);
+    size_t n = u.n;
     if (k == U_FREE) {
-      size_t i = tb_rand(&r) % nlive;
-      live_t b = live[i];
-      live[i] = live[--nlive];
-      what = "free";
+      live_t b = take_one(&u, &r);
       CLOSED("free", A->free(h, b.p));
       region(true);
-      bad = first_diff();
-      if (bad == BUF_SIZE) fill_both(b.p, b.n, (unsigned)op ^ 0xf3u); /* free memory now: mark it */
+      u.bad = first_diff();
+      if (u.bad == BUF_SIZE) fill_both(b.p, b.n, (unsigned)op ^ 0xf3u); /* free memory now: mark it */
     } else if (k == U_REALLOC) {
-      size_t i = tb_rand(&r) % nlive, nn = n ? n : 1;
-      live_t b = live[i];
-      what = "realloc";
+      size_t i = tb_rand(&r) % u.nlive, nn = n ? n : 1;
+      live_t b = u.live[i];
       /* A realloc that stays in place touches nothing (the region is closed);
        * one that moves copies the caller's bytes: known from usable_size
        * and the policy only afterwards, so it runs open when it might. */
-      size_t u = CLOSED("usable_size", A->usable_size(h, b.p));
-      bool may_move = nn > u;
+      size_t ub = CLOSED("usable_size", A->usable_size(h, b.p));
+      bool may_move = nn > ub;
       unsigned char *q;
       if (may_move) {
         current_op = "realloc (may move)";
@@ -117,8 +108,8 @@ static void run(int level, uint64_t seed, long nops) {
         region(true);
       }
       if (!q) {
-        failures++;
-        bad = first_diff();
+        u.failures++;
+        u.bad = first_diff();
         continue;
       }
       if (q != b.p) {
@@ -126,51 +117,45 @@ static void run(int level, uint64_t seed, long nops) {
         moves++;
         memcpy(shadow + (q - buf), q, nn < b.n ? nn : b.n); /* the copy */
       }
-      bad = first_diff();
-      if (bad == BUF_SIZE) {
+      u.bad = first_diff();
+      if (u.bad == BUF_SIZE) {
         size_t nu = CLOSED("usable_size", A->usable_size(h, q));
         region(true);
-        live[i] = (live_t){q, nu};
+        u.live[i] = (live_t){q, nu};
         fill_both(q, nu, (unsigned)op);
         if (q != b.p) fill_both(b.p, b.n, (unsigned)op ^ 0x3fu);
       }
     } else {
       unsigned char *p;
       if (k == U_CALLOC) {
-        what = "calloc";
-        current_op = what;
+        current_op = u.what;
         p = A->calloc(h, 1, n); /* writes the zeroes asked for: open */
         if (p) memcpy(shadow + (p - buf), p, n);
       } else if (k == U_ALIGNED) {
-        what = "aligned_alloc";
-        p = CLOSED(what, A->aligned_alloc(h, align, n));
+        p = CLOSED(u.what, A->aligned_alloc(h, u.align, n));
       } else {
-        what = "malloc";
-        p = CLOSED(what, A->malloc(h, n));
+        p = CLOSED(u.what, A->malloc(h, n));
       }
       region(true);
       if (!p) {
-        failures++;
-        bad = first_diff();
+        u.failures++;
+        u.bad = first_diff();
         continue;
       }
-      allocs++;
-      bad = first_diff();
-      if (bad == BUF_SIZE) {
+      u.allocs++;
+      u.bad = first_diff();
+      if (u.bad == BUF_SIZE) {
         size_t nu = CLOSED("usable_size", A->usable_size(h, p));
         region(true);
         ck_assert_uint_ge(nu, n);
-        live[nlive] = (live_t){p, nu};
+        u.live[u.nlive] = (live_t){p, nu};
         fill_both(p, nu, (unsigned)op);
-        nlive++;
+        u.nlive++;
       }
     }
-    if (bad != BUF_SIZE) {
-      bad_op = op;
-      bad_what = what;
-    }
+    note_op(&u, op);
   }
-  assert_untouched(bad, bad_op, bad_what, nops, allocs, failures);
+  assert_untouched(&u, nops);
   ck_assert_msg(moves > 0, "sequence degenerate: no realloc moved");
   char why[256];
   bool ok = CLOSED("check", A->check(h, why, sizeof why));
@@ -183,8 +168,8 @@ static void run(int level, uint64_t seed, long nops) {
     ck_assert_uint_eq(s1.user_bytes_read - s0.user_bytes_read, 0);
     ck_assert_uint_eq(s1.user_bytes_written - s0.user_bytes_written, 0);
   }
-  for (size_t i = 0; i < nlive; i++) {
-    CLOSED("free", A->free(h, live[i].p));
+  for (size_t i = 0; i < u.nlive; i++) {
+    CLOSED("free", A->free(h, u.live[i].p));
     region(true);
   }
   ck_assert_msg(first_diff() == BUF_SIZE, "freeing the rest changed the user region");
