@@ -140,16 +140,6 @@ static const char *base_name(const char *p) {
   return s ? s + 1 : p;
 }
 
-/* Errors of the trace writer name the temporary file; say the real one. */
-static void rename_in_err(char *err, size_t errlen, const char *tmpname, const char *final) {
-  size_t n = strlen(tmpname);
-  if (strncmp(err, tmpname, n)) return;
-  char *rest = strdup(err + n);
-  if (!rest) return;
-  snprintf(err, errlen, "%s%s", final, rest);
-  free(rest);
-}
-
 /* The directory FILE goes into must exist and be writable: checked before
  * the program runs, so a long recording is not wasted. */
 static bool out_dir_ok(const char *out) {
@@ -376,11 +366,12 @@ static int record_main(int argc, char **argv) {
     rc = 1;
   }
 
-  /* Write every trace under a temporary name; rename all at the end. */
-  char **done_tmp = calloc(nlogs ? nlogs : 1, sizeof *done_tmp);
-  char **done_final = calloc(nlogs ? nlogs : 1, sizeof *done_final);
+  /* Write every trace under a temporary name (atomic_file.h); rename all
+   * at the end. */
+  tb_atomic_t *done = calloc(nlogs ? nlogs : 1, sizeof *done);
+  char **finals = NULL;
   size_t ndone = 0, nempty = 0;
-  if (!done_tmp || !done_final) rc = 1;
+  if (!done) rc = 1;
   for (size_t k = 0; !rc && k < nlogs; k++) {
     bool is_main = k == mainix;
     if (!is_main && drop_children) continue;
@@ -389,14 +380,11 @@ static int record_main(int argc, char **argv) {
     if (is_main) snprintf(final, sizeof final, "%s", out);
     else if (several) snprintf(final, sizeof final, "%s.%u.%u", out, logs[k].pid, logs[k].image);
     else snprintf(final, sizeof final, "%s.%u", out, logs[k].pid);
-    char tmpname[PATH_MAX + 80];
-    snprintf(tmpname, sizeof tmpname, "%s.rec-tmp", final);
     char *prov = provenance(&logs[k], pargc, pargv, date, is_main);
-    tb_trace_writer_t *w = prov ? tb_trace_writer_open(tmpname, ffmt, fcomp, prov, err, sizeof err) : NULL;
+    tb_trace_writer_t *w = prov ? tb_trace_writer_open(final, ffmt, fcomp, prov, err, sizeof err) : NULL;
     free(prov);
     if (!w) {
       if (!prov) snprintf(err, sizeof err, "%s: out of memory", final);
-      rename_in_err(err, sizeof err, tmpname, final);
       rc = 1;
       break;
     }
@@ -419,18 +407,7 @@ static int record_main(int argc, char **argv) {
       nempty++;
       continue;
     }
-    if (tb_trace_writer_close(w, err, sizeof err)) {
-      rename_in_err(err, sizeof err, tmpname, final);
-      rc = 1;
-      break;
-    }
-    done_tmp[ndone] = strdup(tmpname);
-    done_final[ndone] = strdup(final);
-    if (!done_tmp[ndone] || !done_final[ndone]) {
-      unlink(tmpname);
-      free(done_tmp[ndone]);
-      free(done_final[ndone]);
-      snprintf(err, sizeof err, "%s: out of memory", final);
+    if (tb_trace_writer_finish(w, &done[ndone], err, sizeof err)) { /* whole, not yet in place */
       rc = 1;
       break;
     }
@@ -454,27 +431,33 @@ static int record_main(int argc, char **argv) {
               (unsigned long long)st.bad_align, (unsigned long long)st.folded_threads, (unsigned long long)st.cut);
   }
   if (!rc) {
+    /* The final names, kept for the undo (commit frees done[k]'s). */
+    finals = calloc(ndone ? ndone : 1, sizeof *finals);
+    for (size_t k = 0; finals && k < ndone; k++)
+      if (!(finals[k] = strdup(done[k].path))) break;
+    if (!finals || (ndone && !finals[ndone - 1])) {
+      snprintf(err, sizeof err, "%s: out of memory", out);
+      rc = 1;
+      for (size_t k = 0; k < ndone; k++) tb_atomic_abort(&done[k]);
+    }
     for (size_t k = 0; k < ndone && !rc; k++)
-      if (rename(done_tmp[k], done_final[k])) {
-        snprintf(err, sizeof err, "%s: cannot rename into place: %s", done_final[k], strerror(errno));
+      if (tb_atomic_commit(&done[k])) {
+        snprintf(err, sizeof err, "%s: cannot rename into place: %s", finals[k], strerror(errno));
         rc = 1;
         /* undo the ones already in place: all or nothing */
-        for (size_t j = 0; j < k; j++) unlink(done_final[j]);
-        for (size_t j = k; j < ndone; j++) unlink(done_tmp[j]);
+        for (size_t j = 0; j < k; j++) unlink(finals[j]);
+        for (size_t j = k + 1; j < ndone; j++) tb_atomic_abort(&done[j]);
       }
     if (!rc && nempty)
       fprintf(stderr, "testbed record: %zu other process images made no allocator calls: no trace for them\n", nempty);
     if (!rc && drop_children && nlogs > 1)
       fprintf(stderr, "testbed record: %zu other process images dropped (--children drop)\n", nlogs - 1);
   } else {
-    for (size_t k = 0; k < ndone; k++) unlink(done_tmp[k]);
+    for (size_t k = 0; k < ndone; k++) tb_atomic_abort(&done[k]);
   }
-  for (size_t k = 0; k < ndone; k++) {
-    free(done_tmp[k]);
-    free(done_final[k]);
-  }
-  free(done_tmp);
-  free(done_final);
+  for (size_t k = 0; k < ndone; k++) free(finals ? finals[k] : NULL);
+  free(finals);
+  free(done);
   for (size_t k = 0; k < nlogs; k++) tb_raw_log_close(&logs[k]);
   free(logs);
   if (keep_raw) fprintf(stderr, "testbed record: raw logs kept in %s\n", dir);

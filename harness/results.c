@@ -16,6 +16,7 @@
 
 #include "results.h"
 #include "tb_alloc.h"
+#include "atomic_file.h"
 #include "tmpfiles.h"
 
 #ifdef TB_HAVE_ZLIB
@@ -27,10 +28,9 @@
 
 struct tb_results_s {
   char *dir;
-  char csv_tmp[4096], meta_tmp[4096];
-  FILE *csv;
+  tb_atomic_t csv_out, meta_out; /* results.csv and meta.json under temporary names (atomic_file.h) */
+  FILE *csv;                      /* csv_out's stream (rows files: the file itself) */
   bool made_dir;
-  bool csv_made, meta_made; /* the temporary files exist */
   char *command;  /* the command line, shell-quoted where needed */
   char *extra;    /* extra meta.json members, ",\n  \"k\": v" each */
   size_t extra_len;
@@ -84,7 +84,8 @@ static int remove_entries(tb_results_t *r, bool derived_only, char *err, size_t 
     if (k < 0 || (derived_only && !runset_entries[k].derived)) continue;
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", r->dir, e->d_name);
-    if (!strcmp(path, r->csv_tmp) || !strcmp(path, r->meta_tmp)) continue;
+    if ((r->csv_out.tmp && !strcmp(path, r->csv_out.tmp)) || (r->meta_out.tmp && !strcmp(path, r->meta_out.tmp)))
+      continue;
     if (!strcmp(e->d_name, "results.csv") || !strcmp(e->d_name, "meta.json")) continue; /* replaced by rename */
     if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS)) {
       snprintf(err, errlen, "%s: cannot remove the stale %s: %s", r->dir, e->d_name, strerror(errno));
@@ -170,7 +171,7 @@ static int check_dir(tb_results_t *r, char *err, size_t errlen) {
   if (!d) return 0; /* not there yet */
   char first[256] = "", other[256] = "";
   bool has_results = false;
-  const char *own = strrchr(r->csv_tmp, '/') + 1;
+  const char *own = r->csv_out.tmp ? strrchr(r->csv_out.tmp, '/') + 1 : "";
   for (struct dirent *e; (e = readdir(d));) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, own)) continue;
     if (!first[0]) snprintf(first, sizeof first, "%s", e->d_name);
@@ -314,18 +315,13 @@ tb_results_t *tb_results_open(const char *dir, tb_results_mode_t mode, int argc,
   }
   r->dir = strdup(dir);
   if (r->made_dir) tb_tmp_register(dir, true); /* an interrupted run leaves nothing (tmpfiles.h) */
-  snprintf(r->csv_tmp, sizeof r->csv_tmp, "%s/.results.csv.XXXXXX", dir);
-  snprintf(r->meta_tmp, sizeof r->meta_tmp, "%s/.meta.json.XXXXXX", dir);
-  int fd = mkstemp(r->csv_tmp);
-  r->csv_made = fd >= 0;
-  if (r->csv_made) tb_tmp_register(r->csv_tmp, false);
-  if (fd < 0 || !(r->csv = fdopen(fd, "w"))) {
+  char csv[4200];
+  snprintf(csv, sizeof csv, "%s/results.csv", dir);
+  if (!(r->csv = tb_atomic_open(csv, &r->csv_out))) { /* DIR/.results.csv.XXXXXX */
     snprintf(err, errlen, "%s: cannot write: %s", dir, strerror(errno));
-    if (fd >= 0) close(fd);
     tb_results_abort(r);
     return NULL;
   }
-  fchmod(fd, 0644);
   size_t cl = 0;
   for (int i = 0; i < argc; i++) {
     if (i) append(&r->command, &cl, " ");
@@ -555,17 +551,15 @@ int tb_results_commit(tb_results_t *r, char *err, size_t errlen) {
     tb_results_abort(r);
     return -1;
   }
-  int fd = mkstemp(r->meta_tmp);
-  r->meta_made = fd >= 0;
-  if (r->meta_made) tb_tmp_register(r->meta_tmp, false);
-  FILE *m = fd >= 0 ? fdopen(fd, "w") : NULL;
+  char csv[4200], meta[4200];
+  snprintf(csv, sizeof csv, "%s/results.csv", r->dir);
+  snprintf(meta, sizeof meta, "%s/meta.json", r->dir);
+  FILE *m = tb_atomic_open(meta, &r->meta_out); /* DIR/.meta.json.XXXXXX */
   if (!m) {
-    if (fd >= 0) close(fd);
     snprintf(err, errlen, "%s: cannot write meta.json: %s", r->dir, strerror(errno));
     tb_results_abort(r);
     return -1;
   }
-  fchmod(fd, 0644);
   char src[4096], cmd[4400], commit[128], dirty[16], buf[512];
   source_dir(src, sizeof src);
   snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse HEAD 2>/dev/null", src);
@@ -634,30 +628,28 @@ int tb_results_commit(tb_results_t *r, char *err, size_t errlen) {
   if (r->extra) fputs(r->extra, m);
   if (r->old_meta) fprintf(m, ",\n  \"appended_to\": %s", r->old_meta);
   fputs("\n}\n", m);
-  bool ok = !ferror(m) && fclose(m) == 0;
-  ok = ok && !ferror(r->csv) && fclose(r->csv) == 0;
-  if (!ok) {
-    r->csv = NULL;
+  /* Both files whole (flushed, synced) before either is renamed. */
+  r->csv = NULL;
+  if (tb_atomic_finish(&r->meta_out) || tb_atomic_finish(&r->csv_out)) {
     snprintf(err, errlen, "%s: write failed: %s", r->dir, strerror(errno));
     tb_results_abort(r);
     return -1;
   }
-  r->csv = NULL;
-  char csv[4200], meta[4200];
-  snprintf(csv, sizeof csv, "%s/results.csv", r->dir);
-  snprintf(meta, sizeof meta, "%s/meta.json", r->dir);
   if (r->replacing && remove_entries(r, r->mode == TB_RESULTS_APPEND, err, errlen)) {
     tb_results_abort(r);
     return -1;
   }
-  if (rename(r->meta_tmp, meta) || rename(r->csv_tmp, csv)) {
+  if (tb_atomic_commit(&r->meta_out)) {
     snprintf(err, errlen, "%s: cannot rename the results into place: %s", r->dir, strerror(errno));
-    unlink(meta);
     tb_results_abort(r);
     return -1;
   }
-  tb_tmp_forget(r->csv_tmp);
-  tb_tmp_forget(r->meta_tmp);
+  if (tb_atomic_commit(&r->csv_out)) {
+    snprintf(err, errlen, "%s: cannot rename the results into place: %s", r->dir, strerror(errno));
+    unlink(meta); /* no meta.json without its results.csv */
+    tb_results_abort(r);
+    return -1;
+  }
   tb_tmp_forget(r->dir);
   free_r(r);
   return 0;
@@ -665,13 +657,14 @@ int tb_results_commit(tb_results_t *r, char *err, size_t errlen) {
 
 void tb_results_abort(tb_results_t *r) {
   if (!r) return;
-  if (r->csv) fclose(r->csv);
-  if (r->rows_only) unlink(r->dir);
-  if (r->csv_made) unlink(r->csv_tmp);
-  if (r->meta_made) unlink(r->meta_tmp);
+  if (r->rows_only) {
+    if (r->csv) fclose(r->csv);
+    unlink(r->dir);
+  }
+  r->csv = NULL;
+  tb_atomic_abort(&r->csv_out); /* closes its stream, removes the temporary */
+  tb_atomic_abort(&r->meta_out);
   if (r->made_dir && r->dir) rmdir(r->dir); /* only when empty: never removes others' files */
-  tb_tmp_forget(r->csv_tmp);
-  tb_tmp_forget(r->meta_tmp);
   tb_tmp_forget(r->dir);
   free_r(r);
 }

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tmpfiles.h"
+#include "atomic_file.h"
 #include "trace.h"
 
 #ifdef TB_HAVE_ZLIB
@@ -41,7 +41,8 @@ static const char *const op_names[] = {NULL, "malloc", "calloc", "aligned", "rea
 /* ---- writer ------------------------------------------------------------------ */
 
 struct tb_trace_writer_s {
-  char *path, *tmp;
+  char *path;
+  tb_atomic_t out; /* the file under its temporary name (atomic_file.h) */
   FILE *f;
   tb_trace_format_t fmt;
   tb_compress_t comp;
@@ -163,28 +164,21 @@ tb_trace_writer_t *tb_trace_writer_open(const char *path, tb_trace_format_t fmt,
   }
   w->fmt = fmt;
   w->comp = comp;
-  size_t pl = strlen(path);
   w->path = strdup(path);
-  w->tmp = malloc(pl + 16);
-  if (!w->path || !w->tmp) {
-    free(w->path);
-    free(w->tmp);
+  if (!w->path) {
     free(w);
     snprintf(err, errlen, "%s: out of memory", path);
     return NULL;
   }
-  snprintf(w->tmp, pl + 16, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(w->tmp);
-  if (fd < 0) {
+  /* Under a temporary name, renamed into place by close only (atomic_file.h). */
+  w->f = tb_atomic_open(path, &w->out);
+  if (!w->f) {
     snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
     free(w->path);
-    free(w->tmp);
     free(w);
     return NULL;
   }
-  tb_tmp_register(w->tmp, false); /* removed if a signal ends the process */
-  fchmod(fd, 0644);
-  w->f = fdopen(fd, "wb");
+  int fd = fileno(w->f);
 #ifdef TB_HAVE_ZLIB
   if (w->f && comp == TB_COMPRESS_GZIP) w->gz = gzdopen(dup(fd), "wb6");
 #endif
@@ -205,7 +199,6 @@ tb_trace_writer_t *tb_trace_writer_open(const char *path, tb_trace_format_t fmt,
 #endif
   if (!ok) {
     snprintf(err, errlen, "%s: cannot open the output stream", path);
-    if (!w->f) close(fd);
     tb_trace_writer_abort(w);
     return NULL;
   }
@@ -290,11 +283,12 @@ static void w_release(tb_trace_writer_t *w) {
   free(w->zout);
 #endif
   free(w->path);
-  free(w->tmp);
   free(w);
 }
 
-int tb_trace_writer_close(tb_trace_writer_t *w, char *err, size_t errlen) {
+/* The end of the trace, the streams closed, the file finished under its
+ * temporary name (kept in *held, or committed when held is NULL). */
+static int w_finish(tb_trace_writer_t *w, tb_atomic_t *held, char *err, size_t errlen) {
   if (w->fmt == TB_TRACE_BINARY && !w->failed) {
     unsigned char end = 0;
     w_bytes(w, &end, 1);
@@ -306,20 +300,26 @@ int tb_trace_writer_close(tb_trace_writer_t *w, char *err, size_t errlen) {
   if (w->gz && gzclose(w->gz) != Z_OK && !w->failed) w->failed = EIO;
   w->gz = NULL;
 #endif
-  if (fflush(w->f) != 0 && !w->failed) w->failed = errno ? errno : EIO;
-  if (fclose(w->f) != 0 && !w->failed) w->failed = errno ? errno : EIO;
   w->f = NULL;
-  if (!w->failed && rename(w->tmp, w->path) != 0) w->failed = errno ? errno : EIO;
-  tb_tmp_forget(w->tmp);
+  if (w->failed)
+    tb_atomic_abort(&w->out);
+  else if ((held ? tb_atomic_finish(&w->out) : tb_atomic_commit(&w->out)) != 0)
+    w->failed = errno ? errno : EIO;
   if (w->failed) {
     snprintf(err, errlen, "%s: write failed: %s", w->path,
              w->failed == EINVAL ? "invalid op given to the writer" : strerror(w->failed));
-    unlink(w->tmp);
     w_release(w);
     return -1;
   }
+  if (held) *held = w->out;
   w_release(w);
   return 0;
+}
+
+int tb_trace_writer_close(tb_trace_writer_t *w, char *err, size_t errlen) { return w_finish(w, NULL, err, errlen); }
+
+int tb_trace_writer_finish(tb_trace_writer_t *w, tb_atomic_t *held, char *err, size_t errlen) {
+  return w_finish(w, held, err, errlen);
 }
 
 void tb_trace_writer_abort(tb_trace_writer_t *w) {
@@ -327,9 +327,8 @@ void tb_trace_writer_abort(tb_trace_writer_t *w) {
 #ifdef TB_HAVE_ZLIB
   if (w->gz) gzclose(w->gz);
 #endif
-  if (w->f) fclose(w->f);
-  unlink(w->tmp);
-  tb_tmp_forget(w->tmp);
+  w->f = NULL;
+  tb_atomic_abort(&w->out); /* closes the stream, removes the temporary */
   w_release(w);
 }
 

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic_file.h"
+
 typedef enum {
   TB_OP_MALLOC = 1,  /* id, arg = size */
   TB_OP_CALLOC = 2,  /* id, arg = total size (nmemb * size) */
@@ -106,14 +108,18 @@ void tb_trace_free(tb_trace_t *t);
 void tb_trace_prefix(const tb_trace_t *t, size_t n, tb_trace_t *view, size_t *nops_storage);
 
 /* Streaming writer for sources: ops in global order with their thread.
- * Writes to a temporary name beside `path` and renames on a successful
- * close, so no half-written trace is ever left behind; abort() on error
- * removes it. provenance: comment text (lines) written at the top. */
+ * Writes to a temporary name beside `path` (atomic_file.h) and renames on
+ * a successful close, so no half-written trace is ever left behind;
+ * abort() on error removes it. provenance: comment text (lines) written at
+ * the top. finish() is close without the rename: the whole file stays
+ * under its temporary name in *held, for the caller to tb_atomic_commit
+ * or tb_atomic_abort (several traces that appear together). Both free w. */
 typedef struct tb_trace_writer_s tb_trace_writer_t;
 tb_trace_writer_t *tb_trace_writer_open(const char *path, tb_trace_format_t fmt, tb_compress_t comp,
                                         const char *provenance, char *err, size_t errlen);
 int tb_trace_write(tb_trace_writer_t *w, uint32_t thread, const tb_op_t *op);
 int tb_trace_writer_close(tb_trace_writer_t *w, char *err, size_t errlen);
+int tb_trace_writer_finish(tb_trace_writer_t *w, tb_atomic_t *held, char *err, size_t errlen);
 void tb_trace_writer_abort(tb_trace_writer_t *w);
 
 /* ---- helpers (extensions) ---- */
