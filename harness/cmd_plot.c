@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "summary.h"
 #include "tb_cli.h"
 
@@ -387,7 +388,8 @@ static int draw(const tb_summary_t *s, const char *scripts, const char *script, 
   bool skip = nmet == 0 || (fs.needs_all && nmet < fs.nmetrics);
   fmt(path, sizeof path, "%s/%s.note", outdir, fs.figure);
   if (note[0] || skip) {
-    FILE *f = fopen(path, "w");
+    tb_atomic_t na;
+    FILE *f = tb_atomic_open(path, &na);
     if (f) {
       /* one item per line so the paper's verbatim copy stays on the page */
       fprintf(f, "%s: %s\n", fs.figure, skip ? "NOT DRAWN:" : "left out:");
@@ -398,7 +400,7 @@ static int draw(const tb_summary_t *s, const char *scripts, const char *script, 
         fprintf(f, "  %.*s\n", len, p);
         p += len + (e ? 2 : 0);
       }
-      fclose(f);
+      if (tb_atomic_commit(&na)) fprintf(stderr, "testbed plot: cannot write %s: %s\n", path, strerror(errno));
     }
   } else {
     remove(path);
@@ -414,11 +416,10 @@ static int draw(const tb_summary_t *s, const char *scripts, const char *script, 
     return 0;
   }
 
-  /* The figure's data: summary rows of the chosen groups. */
+  /* The figure's data: summary rows of the chosen groups (all or nothing). */
   char data[4096];
-  FILE *f = fmt(data, sizeof data, "%s/data/%s.csv", outdir, fs.figure) ? fopen(data, "w") : NULL;
-  if (!f) {
-    fprintf(stderr, "testbed plot: cannot write %s: %s\n", data, strerror(errno));
+  if (!fmt(data, sizeof data, "%s/data/%s.csv", outdir, fs.figure)) {
+    fprintf(stderr, "testbed plot: %s: folder name too long\n", fs.figure);
     free(take);
     return 1;
   }
@@ -428,9 +429,9 @@ static int draw(const tb_summary_t *s, const char *scripts, const char *script, 
   sub.groups = gs;
   for (size_t i = 0; gs && i < s->ngroups; i++)
     if (take[i]) gs[sub.ngroups++] = s->groups[i];
-  rc = gs ? tb_summary_write_csv(&sub, f, fs.figure) : 1;
+  rc = gs ? tb_summary_write_file(data, &sub, fs.figure, tb_summary_write_csv) : 1;
   free(gs);
-  if (fclose(f) || rc) {
+  if (rc) {
     free(take);
     return 1;
   }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "atomic_file.h"
 #include "summary.h"
 
 static const char *const columns[] = {"experiment", "allocator", "workload", "backend", "profile",
@@ -727,23 +728,21 @@ int tb_summary_rank(const char *const *order, const char *s) {
 
 int tb_summary_write_file(const char *path, const tb_summary_t *s, const char *cmdline,
                           int (*writer)(const tb_summary_t *, FILE *, const char *)) {
-  size_t n = strlen(path) + 8;
-  char *tmp = malloc(n);
-  if (!tmp) return 1;
-  snprintf(tmp, n, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
+  tb_atomic_t a;
+  FILE *f = tb_atomic_open(path, &a);
   if (!f) {
-    fprintf(stderr, "testbed: cannot write %s: %s\n", tmp, strerror(errno));
-    free(tmp);
+    fprintf(stderr, "testbed: cannot write %s: %s\n", path, strerror(errno));
     return 1;
   }
-  int rc = writer(s, f, cmdline);
-  if (fclose(f) != 0) rc = 1;
-  if (rc == 0 && rename(tmp, path) != 0) rc = 1;
-  if (rc) {
-    fprintf(stderr, "testbed: cannot write %s: %s\n", path, strerror(errno));
-    remove(tmp);
+  if (writer(s, f, cmdline) != 0) {
+    int e = errno;
+    tb_atomic_abort(&a);
+    fprintf(stderr, "testbed: cannot write %s: %s\n", path, strerror(e ? e : EIO));
+    return 1;
   }
-  free(tmp);
-  return rc;
+  if (tb_atomic_commit(&a) != 0) {
+    fprintf(stderr, "testbed: cannot write %s: %s\n", path, strerror(errno));
+    return 1;
+  }
+  return 0;
 }

@@ -148,8 +148,9 @@ int tb_summary_write_verdicts(const tb_summary_t *s, FILE *f, const char *cmdlin
 /* Write LaTeX macros (paper/generated/numbers.tex): see summary_tex.c. */
 int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline);
 
-/* Write f to path through path.tmp and rename, so no partial file is left
- * behind; returns 0, or 1 with a message on stderr naming the file. */
+/* Write path all or nothing (workloads/atomic_file.h: a temporary beside
+ * it, renamed when whole), so no partial file is left behind; returns 0,
+ * or 1 with a message on stderr naming the file. */
 int tb_summary_write_file(const char *path, const tb_summary_t *s, const char *cmdline,
                           int (*writer)(const tb_summary_t *, FILE *, const char *));
 
