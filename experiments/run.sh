@@ -56,14 +56,26 @@ merge() {
   fi
   expected=$(cat "$dir/jobs.count" 2>/dev/null || echo "$total")
   [ "$expected" -eq "$total" ] || { echo "$me: not merged: $total of $expected jobs present in $dir/jobs" >&2; exit 1; }
+  # The column list is harness/results.h's (testbed list --columns); every
+  # job's header row (its first line that is no comment) must be it.
+  # (its stderr is not shown: a notice the testbed prints each time was said by the jobs already)
+  columns=$("$testbed" list --columns 2> /dev/null) ||
+    die "$testbed list --columns failed, cannot tell the results columns: $("$testbed" list --columns 2>&1 > /dev/null | tail -n 1)"
+  for j in "$dir"/jobs/*/; do
+    h=$(grep -v -m 1 '^#' "$j/results.csv" || true)
+    [ "$h" = "$columns" ] || {
+      echo "$me: not merged: ${j}results.csv: header '$h' is not the columns of $testbed ('$columns')" >&2
+      exit 1
+    }
+  done
   tmp="$dir/results.csv.tmp"
   {
     echo "# command: experiments/run.sh --merge $dir (merged $total jobs of set $(cat "$dir/set" 2>/dev/null || echo '?'))"
-    echo "experiment,allocator,workload,backend,profile,threads,run,metric,value,unit"
+    echo "$columns"
     for j in "$dir"/jobs/*/; do
       # each job's own command line stays as a comment; rows are copied as they are
       head -n 1 "$j/results.csv" | sed 's/^# command:/# job command:/'
-      tail -n +2 "$j/results.csv" | grep -v '^experiment,allocator,workload,backend,profile,threads,run,metric,value,unit$' | grep -v '^#' || true
+      grep -v '^#' "$j/results.csv" | tail -n +2 || true
     done
   } > "$tmp"
   {

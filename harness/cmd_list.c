@@ -5,13 +5,21 @@
 #include "backend.h"
 #include "gen.h"
 #include "profiles.h"
+#include "results.h"
 #include "tb_alloc.h"
 #include "tb_cli.h"
 
 static int list_main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (tb_cli_is_help(argv[i])) {
-      printf("usage: testbed list\n\nLists the registered allocators with their capabilities, the measurement\nbackends (available here or not, and why) and the machine profiles.\n");
+      printf("usage: testbed list [--columns]\n\nLists the registered allocators with their capabilities, the measurement\nbackends (available here or not, and why) and the machine profiles.\n\n"
+             "  --columns  print only the header row of results.csv (harness/results.h),\n"
+             "             the one place the column list is written\n");
+      return 0;
+    }
+    if (!strcmp(argv[i], "--columns")) {
+      if (argc > 2) return tb_cli_usage_error("list", "--columns takes no other option ('%s')", argv[i == 1 ? 2 : 1]);
+      printf("%s\n", TB_RESULTS_HEADER);
       return 0;
     }
     return tb_cli_usage_error("list", "unknown option '%s'", argv[i]);

@@ -97,7 +97,18 @@ meta)
   printf 'set m\nallocators inline glibc\nworkloads %s\nbackends none\nruns 1\n' $W > "$work/m.exp"
   TESTBED="$tb" sh "$runs" "$work/m.exp" --out "$work/m" > /dev/null 2> "$work/m.err" || fail "run.sh: $(cat "$work/m.err")"
   json_unique "$work/m/meta.json" || fail "merged meta.json"
-  [ $fails -eq 0 ] && ok "meta.json (one run, two profiles; and a merged set) is JSON without a repeated key"
+  # the merge takes its column list from the testbed (harness/results.h) and
+  # refuses a job whose header differs, changing nothing
+  cols=$("$tb" list --columns) || fail "testbed list --columns failed"
+  [ "$(grep -v -m 1 '^#' "$work/m/results.csv")" = "$cols" ] || fail "merged header is not testbed list --columns"
+  echo "$cols" | grep -q '^experiment,.*,unit$' || fail "testbed list --columns: $cols"
+  cp "$work/m/results.csv" "$work/m.before"
+  j=$(ls -d "$work"/m/jobs/*/ | head -n 1)
+  sed -i 's/^experiment,allocator,/experiment,workload,/' "$j/results.csv"
+  TESTBED="$tb" sh "$runs" --merge "$work/m" > /dev/null 2> "$work/m2.err" && fail "a job with another header merged"
+  grep -q "${j}results.csv: header" "$work/m2.err" || fail "header mismatch message: $(cat "$work/m2.err")"
+  cmp -s "$work/m/results.csv" "$work/m.before" || fail "a refused merge changed results.csv"
+  [ $fails -eq 0 ] && ok "meta.json (one run, two profiles; and a merged set) is JSON without a repeated key; the merge's columns are testbed list --columns"
   ;;
 cli)
   # testbed plot --only with a name that is no figure: an error listing the figures, no output
