@@ -492,11 +492,12 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
 static int64_t nr_mmap, nr_mremap, nr_brk, nr_clone, nr_clone3, nr_fork, nr_vfork;
 static pid_t cur_pid;
 
-/* An mmap of a file at offset 0 (no MAP_FIXED): if the file is one of the
- * code= files, its ranges in the guest start at the mapping. The guest's
- * descriptors are the host's under qemu-user. */
-static void code_mapped(uint64_t fd, uint64_t off, uint64_t flags, uint64_t addr) {
-  if (!ncode || (int64_t)fd < 0 || off != 0 || (flags & 0x10)) return;
+/* An mmap of a file at offset 0: if the file is one of the code= files,
+ * its ranges in the guest start at the mapping (ld.so maps a library's
+ * offset 0 at its load base, with MAP_FIXED too when it first reserved an
+ * aligned range). The guest's descriptors are the host's under qemu-user. */
+static void code_mapped(uint64_t fd, uint64_t off, uint64_t addr) {
+  if (!ncode || (int64_t)fd < 0 || off != 0) return;
   char link[64], path[1024];
   snprintf(link, sizeof link, "/proc/self/fd/%d", (int)fd);
   ssize_t n = readlink(link, path, sizeof path - 1);
@@ -561,7 +562,7 @@ static void sys_ret_cb(qemu_plugin_id_t id, unsigned int idx, int64_t num, int64
   vcpu_t *v = idx < MAX_VCPUS ? atomic_load_explicit(&vcpus[idx], memory_order_acquire) : NULL;
   if (!v || v->sys_num != num) return;
   if (ret == 0 && (num == nr_clone || num == nr_clone3 || num == nr_fork || num == nr_vfork)) maybe_forked();
-  if (num == nr_mmap && ret >= 0 && (uint64_t)ret < (uint64_t)-4096) code_mapped(v->sys_a5, v->sys_a6, v->sys_a4, (uint64_t)ret);
+  if (num == nr_mmap && ret >= 0 && (uint64_t)ret < (uint64_t)-4096) code_mapped(v->sys_a5, v->sys_a6, (uint64_t)ret);
   bool alloc = v->mode == TB_MODE_ALLOC && !ncode;
   if (num == nr_brk) {
     uint64_t old = cur_brk;
