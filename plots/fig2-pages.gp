@@ -17,7 +17,7 @@ load 'lib/note.gp'
 # the designs only: glibc and the peers differ in more than metadata (fig4-time has them)
 DOTS = 'oob-m32 oob oob-array oob-map'
 NP = NP0 > 0 ? NP0 : 1
-LM = 0.16; GAP = 0.015; TOP = 0.35 / PDF_H
+LM = 0.19; GAP = 0.015; TOP = 0.35 / PDF_H
 PW = (0.99 - LM - GAP * (NP - 1)) / NP
 PH = (1 - TOP) / NMET0
 set multiplot
@@ -30,7 +30,7 @@ do for [m=1:NMET0] {
     set tmargin at screen 1 - TOP - (m - 1) * PH - 0.22 / PDF_H
     set bmargin at screen 1 - TOP - m * PH + 0.45 / PDF_H
     P = NP0 > 0 ? word(VARIANTS, p) : 'none'
-    call 'lib/dots.gp' word(METRICS, m) P (NP0 > 0 ? plabel(P) : 'no variant profile in this run set') (p == 1 ? '1' : '0') ('ratio to inline: ' . mlabel(word(METRICS, m)))
+    call 'lib/dots.gp' word(METRICS, m) P (NP0 > 0 ? plabel(P) . ': ' . mshort(word(METRICS, m)) : 'no variant profile in this run set') (p == 1 ? '1' : '0') 'ratio to inline'
   }
 }
 unset multiplot

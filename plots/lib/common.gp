@@ -80,6 +80,8 @@ set xtics ()
 do for [i=1:NWL] { set xtics add (wlabel(word(WORKLOADS, i)) i) }
 if (NWL > 5) { set xtics rotate by -35 left font ',7' }
 
+# mshort: the level of a miss metric, for panel titles
+mshort(m) = strstrt(m, 'l1d_') ? 'L1D misses' : strstrt(m, 'l2_') ? 'L2 misses' : strstrt(m, 'llc_') ? 'last-level misses' : strstrt(m, 'dtlb_') ? 'DTLB misses' : m
 # Point types per allocator, so the dots read in black and white too.
 aptype(a) = a eq 'oob-m32' ? 9 : a eq 'oob' ? 7 : a eq 'oob-array' ? 5 : a eq 'oob-map' ? 11 : \
             a eq 'glibc' ? 13 : a eq 'jemalloc' ? 2 : a eq 'mimalloc' ? 3 : a eq 'tcmalloc' ? 1 : a eq 'bump' ? 4 : 6

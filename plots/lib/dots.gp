@@ -37,16 +37,24 @@ if (NPTS == 0) {
   plot NaN notitle
   unset label 98
 } else {
-  XLO = R_min < 1 ? R_min : 1; XHI = R_max > 1 ? R_max : 1
+  # A linear axis up to XCAP (default 3): a ratio beyond it is drawn at the
+  # edge as an open marker with its value written beside it.
+  XCAP = exists("XCAP") ? XCAP : 3
+  XLO = R_min < 1 ? R_min : 1; XHI = R_max > 1 ? (R_max > XCAP ? XCAP : R_max) : 1
   PAD = (XHI - XLO) * 0.08 + 0.02
-  set xrange [XLO - PAD : XHI + PAD]
+  set xrange [XLO - PAD : XHI + PAD * (R_max > XCAP ? 4 : 1)]
   NDA = 0
   do for [i=1:NAL] { if (word(ALLOCS, i) ne 'inline') { NDA = NDA + 1 } }
   # a design's dot sits a little below or above its workload's line
   off(a) = (idx(a, ALLOCS) - (NAL + 1) / 2.0) * (0.7 / (NAL > 0 ? NAL : 1))
   set arrow 97 from 1, graph 0 to 1, graph 1 nohead lc rgb '#1f77b4' lw 1.5 back
-  plot for [i=1:NAL] DATA using (dsel(ARG1, ARG2) && strcol(C_ALLOC) eq word(ALLOCS, i) ? column(C_RATIO) : NaN):(idx(strcol(C_WORK), WORKLOADS) + off(word(ALLOCS, i))):(strcol(C_RLO) ne 'NA' ? column(C_RLO) : column(C_RATIO)):(strcol(C_RHI) ne 'NA' ? column(C_RHI) : column(C_RATIO)) \
-         with xerrorbars lc rgb acolor(word(ALLOCS, i)) pt aptype(word(ALLOCS, i)) ps 0.55 lw 1 title (word(ALLOCS, i) eq 'inline' || idx(word(ALLOCS, i), DOTS) == 0 ? '' : word(ALLOCS, i))
+  capx(x) = x > XCAP ? XCAP : x
+  plot for [i=1:NAL] DATA using (dsel(ARG1, ARG2) && strcol(C_ALLOC) eq word(ALLOCS, i) && column(C_RATIO) <= XCAP ? column(C_RATIO) : NaN):(idx(strcol(C_WORK), WORKLOADS) + off(word(ALLOCS, i))):(strcol(C_RLO) ne 'NA' ? column(C_RLO) : column(C_RATIO)):(strcol(C_RHI) ne 'NA' ? capx(column(C_RHI)) : column(C_RATIO)) \
+         with xerrorbars lc rgb acolor(word(ALLOCS, i)) pt aptype(word(ALLOCS, i)) ps 0.55 lw 1 title (word(ALLOCS, i) eq 'inline' || idx(word(ALLOCS, i), DOTS) == 0 ? '' : word(ALLOCS, i)), \
+       for [i=1:NAL] DATA using (dsel(ARG1, ARG2) && strcol(C_ALLOC) eq word(ALLOCS, i) && column(C_RATIO) > XCAP ? XCAP : NaN):(idx(strcol(C_WORK), WORKLOADS) + off(word(ALLOCS, i))) \
+         with points lc rgb acolor(word(ALLOCS, i)) pt (aptype(word(ALLOCS, i)) - 1) ps 0.7 notitle, \
+       for [i=1:NAL] DATA using (dsel(ARG1, ARG2) && strcol(C_ALLOC) eq word(ALLOCS, i) && column(C_RATIO) > XCAP ? XCAP : NaN):(idx(strcol(C_WORK), WORKLOADS) + off(word(ALLOCS, i))):(sprintf(' %.3g', column(C_RATIO))) \
+         with labels left offset 0.4, 0 font ',6' tc rgb acolor(word(ALLOCS, i)) notitle
   unset arrow 97
 }
 set yrange [*:*]
