@@ -120,6 +120,18 @@ static double median(double *v, size_t n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Per round num[r] / den[r] (measured in the same round): the median, and
+ * the least and greatest in *lo, *hi. tmp holds nr doubles (scratch). */
+static double round_ratios(const double *num, const double *den, size_t nr, double *tmp, double *lo, double *hi) {
+  for (size_t r = 0; r < nr; r++) tmp[r] = num[r] / den[r];
+  *lo = *hi = tmp[0];
+  for (size_t r = 1; r < nr; r++) {
+    if (tmp[r] < *lo) *lo = tmp[r];
+    if (tmp[r] > *hi) *hi = tmp[r];
+  }
+  return median(tmp, nr);
+}
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: testbed bench seed [--allocators LIST] [--rounds N] [--lock-always] [--csv]\n"
@@ -389,13 +401,7 @@ static int bench_main(int argc, char **argv) {
     for (size_t b = 0; b < NBENCH; b++)
       for (size_t i = 0; i < ne; i++) {
         const double *ad = &ns[((b * ne + i) * 2 + 0) * nr], *pl = &ns[((b * ne + i) * 2 + 1) * nr];
-        for (size_t r = 0; r < nr; r++) tmp[r] = ad[r] / pl[r];
-        double rmin = tmp[0], rmax = tmp[0];
-        for (size_t r = 1; r < nr; r++) {
-          if (tmp[r] < rmin) rmin = tmp[r];
-          if (tmp[r] > rmax) rmax = tmp[r];
-        }
-        double ratio = median(tmp, nr);
+        double rmin, rmax, ratio = round_ratios(ad, pl, nr, tmp, &rmin, &rmax);
         memcpy(tmp, ad, nr * sizeof *tmp);
         double mad = median(tmp, nr);
         memcpy(tmp, pl, nr * sizeof *tmp);
@@ -419,13 +425,7 @@ static int bench_main(int argc, char **argv) {
   for (size_t b = 0; b < NBENCH; b++)
     for (size_t i = 0; i < ne; i++) {
       const double *v = &ns[(b * ne + i) * nr], *g = &ns[(b * ne + 0) * nr];
-      for (size_t r = 0; r < nr; r++) tmp[r] = v[r] / g[r];
-      double rmin = tmp[0], rmax = tmp[0];
-      for (size_t r = 1; r < nr; r++) {
-        if (tmp[r] < rmin) rmin = tmp[r];
-        if (tmp[r] > rmax) rmax = tmp[r];
-      }
-      double ratio = median(tmp, nr);
+      double rmin, rmax, ratio = round_ratios(v, g, nr, tmp, &rmin, &rmax);
       memcpy(tmp, v, nr * sizeof *tmp);
       double med = median(tmp, nr);
       if (csv)
