@@ -29,7 +29,7 @@ do for [m=1:NMET0] {
     set tmargin at screen 1 - TOP - (m - 1) * PH - 0.22 / PDF_H
     set bmargin at screen 1 - TOP - m * PH + 0.45 / PDF_H
     P = word(NATIVE, p)
-    call 'lib/dots.gp' word(METRICS, m) P (plabel(P) . ': ' . mshort(word(METRICS, m))) (p == 1 ? '1' : '0') 'ratio to inline'
+    call 'lib/dots.gp' word(METRICS, m) P plabel(P) (p == 1 ? '1' : '0') ('ratio to inline, ' . mshort(word(METRICS, m)))
   }
 }
 unset multiplot

@@ -30,7 +30,7 @@ do for [m=1:NMET0] {
     set tmargin at screen 1 - TOP - (m - 1) * PH - 0.22 / PDF_H
     set bmargin at screen 1 - TOP - m * PH + 0.45 / PDF_H
     P = NP0 > 0 ? word(VARIANTS, p) : 'none'
-    call 'lib/dots.gp' word(METRICS, m) P (NP0 > 0 ? plabel(P) . ': ' . mshort(word(METRICS, m)) : 'no variant profile in this run set') (p == 1 ? '1' : '0') 'ratio to inline'
+    call 'lib/dots.gp' word(METRICS, m) P (NP0 > 0 ? plabel(P) : 'no variant profile in this run set') (p == 1 ? '1' : '0') ('ratio to inline, ' . mshort(word(METRICS, m)))
   }
 }
 unset multiplot

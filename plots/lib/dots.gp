@@ -18,7 +18,7 @@ MISSFLOOR = exists("MISSFLOOR") ? MISSFLOOR : 0
 material(m) = strstrt(m, 'misses_per_op') == 0 || column(C_MED) >= MISSFLOOR || \
               (column(C_RATIO) > 0 && column(C_MED) / column(C_RATIO) >= MISSFLOOR)
 dsel(m, p) = strcol(C_METRIC) eq m && strcol(C_PROF) eq p && strcol(C_RATIO) ne 'NA' && idx(strcol(C_ALLOC), DOTS) > 0 && material(m)
-set title ARG3 noenhanced
+set title ARG3 noenhanced font ',7'
 unset ylabel
 set xlabel ARG5 noenhanced
 set xrange [*:*]; set yrange [*:*]
