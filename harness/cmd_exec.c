@@ -91,7 +91,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: testbed exec --allocator A[,B...] --out DIR [--runs N] [--backend LIST]\n"
           "                    [--check-level L] [--experiment NAME] [--stdin FILE]\n"
-          "                    [--setup 'SHELL COMMAND'] [--keep-going] [--force]\n"
+          "                    [--setup 'SHELL COMMAND'] [--name LABEL] [--keep-going] [--force]\n"
           "                    -- PROGRAM [ARGS...]\n\n"
           "Runs PROGRAM (dynamically linked; found in PATH like a shell does) N times\n"
           "(default 1) with each allocator preloaded: a design's libtb-<design>.so\n"
@@ -114,11 +114,13 @@ static void usage(FILE *f) {
           "                Comma-separated: timer,cachegrind:zen3.\n"
           "  --stdin FILE  the program's standard input (default /dev/null).\n"
           "  --setup CMD   run with sh -c before every run, on glibc, not measured.\n"
+          "  --name LABEL  the rows' workload (default: the program's name and\n"
+          "                arguments; meta.json keeps the command either way).\n"
           "  --keep-going  a run that fails or differs from the reference is recorded\n"
           "                (exit_status, same_output) instead of stopping exec.\n"
           "  --force       replace an existing DIR/results.csv.\n\n"
-          "Rows: experiment NAME:l<L> (default exec), workload = the program's name and\n"
-          "arguments, backend timer (or cachegrind/memsim, profile P); with a design also its\n"
+          "Rows: experiment NAME:l<L> (default exec), workload = LABEL or the program's\n"
+          "name and arguments, backend timer (or cachegrind/memsim, profile P); with a design also its\n"
           "statistics at exit (the TB_STAT_FIELDS names: counters summed over the\n"
           "program's processes, gauges of the first process, peak_committed_bytes the\n"
           "largest of any) and processes (how many reported); NA for glibc and peers.\n",
@@ -793,7 +795,7 @@ static int ms_options(const ex_bk_t *b, const ex_alloc_t *a, const char *dir, ch
 
 static int exec_main(int argc, char **argv) {
   const char *alloc_list = NULL, *out = NULL, *backend_s = "timer", *experiment = "exec", *in = "/dev/null",
-             *setup = NULL;
+             *setup = NULL, *name = NULL;
   unsigned long long runs = 1, level = (unsigned long long)tb_default_check_level();
   int keep_going = 0, force = 0, i;
   for (i = 1; i < argc; i++) {
@@ -823,6 +825,8 @@ static int exec_main(int argc, char **argv) {
       in = argv[++i];
     } else if (!strcmp(a, "--setup") && has) {
       setup = argv[++i];
+    } else if (!strcmp(a, "--name") && has) {
+      name = argv[++i];
     } else if (!strcmp(a, "--keep-going")) {
       keep_going = 1;
     } else if (!strcmp(a, "--force")) {
@@ -836,6 +840,8 @@ static int exec_main(int argc, char **argv) {
   char **prog = argv + i;
   if (!*experiment || strpbrk(experiment, ",\"\n"))
     return tb_cli_usage_error("exec", "--experiment wants a name without commas or quotes");
+  if (name && (!*name || strlen(name) > 200 || strpbrk(name, ",\"\n")))
+    return tb_cli_usage_error("exec", "--name wants a label of 1..200 characters without commas, quotes or newlines");
   if (access(in, R_OK)) return tb_cli_usage_error("exec", "--stdin %s: %s", in, strerror(errno));
 
   /* The program. */
@@ -981,9 +987,11 @@ static int exec_main(int argc, char **argv) {
     goto done;
   }
 
-  /* Workload name: the program's name and arguments. */
+  /* Workload name: --name, else the program's name and arguments. */
   char workload[1024];
-  {
+  if (name) {
+    snprintf(workload, sizeof workload, "%s", name);
+  } else {
     const char *b = strrchr(prog[0], '/');
     size_t k = (size_t)snprintf(workload, sizeof workload, "%s", b ? b + 1 : prog[0]);
     for (char **p = prog + 1; *p && k < sizeof workload - 2; p++)

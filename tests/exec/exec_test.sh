@@ -72,6 +72,11 @@ expect 2 "statically linked" static --allocator inline -- "$static"
 expect 2 "fails on glibc too" glibcfails --allocator inline -- false
 expect 2 "unknown allocator" unknown --allocator nosuch -- true
 expect 2 "drop-in library" bump --allocator bump -- true
+expect 2 "name wants a label" badname --allocator inline --name 'a,b' -- true
+# --name labels the rows; meta.json keeps the command.
+"$tb" exec --allocator glibc --name 'echo test' --out "$dir/named" -- echo hello 2>/dev/null || bad "--name: exec failed"
+grep -q '^exec:l0,glibc,echo test,timer,host,1,1,wall_time,' "$dir/named/results.csv" || bad "--name: rows not labelled 'echo test'"
+grep -q '"command".*echo hello' "$dir/named/meta.json" || bad "--name: meta.json lacks the command"
 # A design that aborts where glibc does not (a pointer it never handed out).
 expect 1 "not allocated by this library" foreign --allocator glibc,inline -- "$subject" foreign-quiet
 "$tb" exec --allocator glibc,inline --keep-going --out "$dir/keep" -- "$subject" foreign-quiet 2>/dev/null
