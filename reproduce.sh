@@ -9,6 +9,12 @@
 #   ./reproduce.sh --full        run the paper's full set and build the paper
 #                                from it (about 30 minutes on 2 cores)
 #   ./reproduce.sh --from DIR    only plot and build the paper from run set DIR
+#   ./reproduce.sh [--full] --exec
+#                                also run the exec set (real programs on every
+#                                allocator, experiments/exec.exp, about 30
+#                                minutes) and build the paper's section on
+#                                real programs from it (without --exec: from
+#                                the committed results/reference-exec/)
 #   ./reproduce.sh [--full] --allocators A,B --workloads W,V --backends B
 #                  --profiles P --runs N
 #                                the quick (or full) set narrowed or widened
@@ -212,10 +218,11 @@ check_reference() {
 }
 
 cmd_main() {
-  local set=quick from="" sel=()
+  local set=quick from="" sel=() exec=0
   while [ $# -gt 0 ]; do
     case $1 in
       --full) set=full ;;
+      --exec) exec=1 ;;
       --quick) set=quick ;;
       --from)
         [ $# -ge 2 ] || die "--from needs a run-set directory"
@@ -265,8 +272,14 @@ cmd_main() {
   fi
   grep -v '^testbed plot: .* figure(s) in ' "$runset/log/plot.log" | grep '^testbed plot: ' | sed 's/^testbed plot: /    /' >&2 || true
   grep '^testbed plot: .* figure(s) in ' "$runset/log/plot.log" >&2 || true
-  say "paper from $paper_from (log: build/paper.log)"
-  if ! paper/build.sh --from "$paper_from" > build/paper.log 2>&1; then
+  local execset=results/reference-exec execarg=()
+  if [ "$exec" = 1 ]; then
+    say "running the exec set (experiments/exec.exp: real programs; log: build/exec.log)"
+    execset=$(experiments/exec.sh 2> build/exec.log) || { tail -20 build/exec.log >&2; die "the exec set failed (log: build/exec.log)"; }
+    execarg=(--exec "$execset")
+  fi
+  say "paper from $paper_from and $execset (log: build/paper.log)"
+  if ! paper/build.sh --from "$paper_from" "${execarg[@]}" > build/paper.log 2>&1; then
     tail -20 build/paper.log >&2
     die "building the paper failed (log: build/paper.log)"
   fi

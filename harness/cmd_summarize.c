@@ -10,6 +10,7 @@
 
 static const char usage[] =
     "usage: testbed summarize DIR [-o FILE] [--verdicts FILE] [--tex FILE]\n"
+    "                         [--tex-exec FILE]\n"
     "\n"
     "Reads DIR/results.csv (a run set; DIR may also be the CSV itself), checks\n"
     "it (bad lines are reported as FILE:LINE, exit status 2), and writes one row\n"
@@ -34,10 +35,14 @@ static const char usage[] =
     "  --verdicts FILE  verdicts CSV (default: verdicts.csv beside the summary;\n"
     "                   none when the summary goes to stdout)\n"
     "  --tex FILE       also write LaTeX macros for the paper (\\tbget{med@...},\n"
-    "                   \\tbv{word}{...}, tables)\n";
+    "                   \\tbv{word}{...}, tables)\n"
+    "  --tex-exec FILE  DIR is an exec run set (experiments/exec.sh): write its\n"
+    "                   macros (\\tbExec{gm}{ExecTime}{inline}, ...) and tables\n"
+    "                   (\\tbTableWorkExecTime, ...) for the paper's section on\n"
+    "                   real programs\n";
 
 static int summarize_main(int argc, char **argv) {
-  const char *dir = NULL, *out = NULL, *tex = NULL, *verd = NULL;
+  const char *dir = NULL, *out = NULL, *tex = NULL, *verd = NULL, *texx = NULL;
   for (int i = 1; i < argc; i++) {
     if (tb_cli_is_help(argv[i])) {
       fputs(usage, stdout);
@@ -51,6 +56,9 @@ static int summarize_main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--tex")) {
       if (++i == argc) return tb_cli_usage_error("summarize", "--tex needs a file");
       tex = argv[i];
+    } else if (!strcmp(argv[i], "--tex-exec")) {
+      if (++i == argc) return tb_cli_usage_error("summarize", "--tex-exec needs a file");
+      texx = argv[i];
     } else if (argv[i][0] == '-' && argv[i][1]) {
       return tb_cli_usage_error("summarize", "unknown option '%s'", argv[i]);
     } else if (dir) {
@@ -91,6 +99,7 @@ static int summarize_main(int argc, char **argv) {
     rc = tb_summary_write_file(out, &s, cmdline, tb_summary_write_csv);
   if (!rc && verd) rc = tb_summary_write_file(verd, &s, cmdline, tb_summary_write_verdicts);
   if (!rc && tex) rc = tb_summary_write_file(tex, &s, cmdline, tb_summary_write_tex);
+  if (!rc && texx) rc = tb_summary_write_file(texx, &s, cmdline, tb_summary_write_exec_tex);
   if (!rc) {
     size_t na_groups = 0;
     for (size_t i = 0; i < s.ngroups; i++) na_groups += s.groups[i].n == 0;

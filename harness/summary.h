@@ -147,6 +147,8 @@ int tb_summary_write_verdicts(const tb_summary_t *s, FILE *f, const char *cmdlin
 
 /* Write LaTeX macros (paper/generated/numbers.tex): see summary_tex.c. */
 int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline);
+/* The macros and tables of an exec run set (testbed exec): summary_tex.c. */
+int tb_summary_write_exec_tex(const tb_summary_t *s, FILE *f, const char *cmdline);
 
 /* Write path all or nothing (workloads/atomic_file.h: a temporary beside
  * it, renamed when whole), so no partial file is left behind; returns 0,

@@ -307,7 +307,7 @@ static FILE *head_end(head_t *hd) {
  * median, then each other allocator's ratio to it, for one metric, backend
  * and profile. */
 static void table_work(const tb_summary_t *s, FILE *f, const char *name, const char *metric, const char *backend,
-                       const char *profile, const char *base) {
+                       const char *profile, const char *base, bool by_class) {
   const char *al[16], *wl[128];
   size_t nal = backend ? allocs_with(s, metric, backend, al, 16) : 0;
   size_t nwl = backend ? workloads_with(s, metric, backend, profile, wl, 128) : 0;
@@ -337,7 +337,7 @@ static void table_work(const tb_summary_t *s, FILE *f, const char *name, const c
   const char *cls = NULL;
   for (size_t w = 0; w < nwl && has_base; w++) {
     const char *c = tb_summary_workload_class(wl[w]);
-    if (!cls || strcmp(cls, c)) {
+    if (by_class && (!cls || strcmp(cls, c))) {
       fprintf(f, "\\multicolumn{%zu}{l}{\\emph{%s}} \\\\\n", nal + 1, class_name(c));
       cls = c;
     }
@@ -348,7 +348,7 @@ static void table_work(const tb_summary_t *s, FILE *f, const char *name, const c
           !strcmp(g->backend, backend) && (!profile || !strcmp(g->profile, profile)))
         b = g;
     }
-    fputs("\\quad ", f);
+    fputs(by_class ? "\\quad " : "", f);
     tex_text(f, wl[w]);
     char buf[64];
     cell_num(b ? b->median : NAN, buf, sizeof buf);
@@ -794,12 +794,126 @@ int tb_summary_write_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
   write_answer(s, f, vb);
   table_steps(s, f, vb);
   table_pages(s, f, vb);
-  table_work(s, f, "XLone", "allocator_program_l1d_misses_per_op", vb, px, TB_SUMMARY_BASELINE);
-  table_work(s, f, "ArmLone", "allocator_program_l1d_misses_per_op", vb, pa, TB_SUMMARY_BASELINE);
-  table_work(s, f, "XTlb", "allocator_program_dtlb_misses_per_op", vb, px, TB_SUMMARY_BASELINE);
-  table_work(s, f, "ArmTlb", "allocator_program_dtlb_misses_per_op", vb, pa, TB_SUMMARY_BASELINE);
-  table_work(s, f, "Time", "ns_per_op", "replay", "host", "glibc");
-  table_work(s, f, "Meta", "metadata_per_live_byte", "replay", "host", TB_SUMMARY_BASELINE);
+  table_work(s, f, "XLone", "allocator_program_l1d_misses_per_op", vb, px, TB_SUMMARY_BASELINE, true);
+  table_work(s, f, "ArmLone", "allocator_program_l1d_misses_per_op", vb, pa, TB_SUMMARY_BASELINE, true);
+  table_work(s, f, "XTlb", "allocator_program_dtlb_misses_per_op", vb, px, TB_SUMMARY_BASELINE, true);
+  table_work(s, f, "ArmTlb", "allocator_program_dtlb_misses_per_op", vb, pa, TB_SUMMARY_BASELINE, true);
+  table_work(s, f, "Time", "ns_per_op", "replay", "host", "glibc", true);
+  table_work(s, f, "Meta", "metadata_per_live_byte", "replay", "host", TB_SUMMARY_BASELINE, true);
   table_regions(s, f, pa ? pa : px);
+  return ferror(f) ? 1 : 0;
+}
+
+/* The exec run set (testbed exec, experiments/exec.exp): real programs.
+ * For each comparison TAG (metric, backend, profile, baseline) and each
+ * allocator but the baseline, over the programs with both:
+ *   \tbExec{gm}{TAG}{ALLOC}  geometric mean of the ratios to the baseline
+ *   \tbExec{n|nl|nh}{TAG}{ALLOC}  programs, how many measurably lower/higher
+ *   \tbExec{max|maxat}{TAG}{ALLOC}  the greatest ratio and its program
+ * and a table per TAG, \tbTableWorkExecTAG{caption}: the baseline's median
+ * per program and every other allocator's ratio to it. The simulated tags
+ * use the run set's first x86 and first ARM memsim profile (x86-64 code
+ * on both: exec runs the host's programs), \tbExecProfileX and
+ * \tbExecProfileArm. Tags: Time (wall_time / glibc), Rss (max_rss / glibc),
+ * Faults (minor_faults / glibc), LoneX, LoneArm (l1d_misses / inline),
+ * AllocLoneX, AllocLoneArm (allocator_l1d_misses / inline), TlbX, TlbArm
+ * (dtlb_misses / inline). */
+static const char *exec_profile(const tb_summary_t *s, const char *family) {
+  for (size_t i = 0; i < s->ngroups; i++) {
+    const tb_sum_group_t *g = &s->groups[i];
+    const char *fam = tb_summary_profile_family(g->profile);
+    if (!strcmp(g->backend, "memsim") && g->n > 0 && fam && !strcmp(fam, family)) return g->profile;
+  }
+  return NULL;
+}
+
+static void exec_def(FILE *f, const char *kind, const char *tag, const char *alloc, const char *value) {
+  fprintf(f, "\\expandafter\\def\\csname tb@exec@%s@%s@", kind, tag);
+  tex_key_part(f, alloc);
+  fprintf(f, "\\endcsname{%s}\n", value);
+}
+
+static void exec_stats(const tb_summary_t *s, FILE *f, const char *tag, const char *metric, const char *backend,
+                       const char *profile, const char *base) {
+  const char *al[16], *wl[128];
+  size_t nal = backend ? allocs_with(s, metric, backend, al, 16) : 0;
+  size_t nwl = backend ? workloads_with(s, metric, backend, profile, wl, 128) : 0;
+  for (size_t a = 0; a < nal; a++) {
+    if (!strcmp(al[a], base)) continue;
+    size_t n = 0, nl = 0, nh = 0;
+    double lsum = 0, max = NAN;
+    const char *maxat = NULL;
+    for (size_t w = 0; w < nwl; w++) {
+      const tb_sum_group_t *b = NULL;
+      for (size_t i = 0; i < s->ngroups && !b; i++) {
+        const tb_sum_group_t *g = &s->groups[i];
+        if (!strcmp(g->allocator, base) && !strcmp(g->workload, wl[w]) && !strcmp(g->metric, metric) &&
+            !strcmp(g->backend, backend) && (!profile || !strcmp(g->profile, profile)))
+          b = g;
+      }
+      const tb_sum_group_t *d =
+          b ? tb_summary_lookup(s, b->experiment, al[a], b->workload, b->backend, b->profile, b->threads, metric) : NULL;
+      double r, lo, hi;
+      tb_dir_t dir = tb_summary_compare(d, b, &r, &lo, &hi);
+      if (!d || isnan(r) || r <= 0) continue;
+      n++;
+      lsum += log(r);
+      nl += dir == TB_DIR_LOWER;
+      nh += dir == TB_DIR_HIGHER;
+      if (isnan(max) || r > max) max = r, maxat = wl[w];
+    }
+    char buf[64];
+    ratio_str(n ? exp(lsum / (double)n) : NAN, buf, sizeof buf);
+    exec_def(f, "gm", tag, al[a], buf);
+    ratio_str(max, buf, sizeof buf);
+    exec_def(f, "max", tag, al[a], buf);
+    fprintf(f, "\\expandafter\\def\\csname tb@exec@maxat@%s@", tag);
+    tex_key_part(f, al[a]);
+    fputs("\\endcsname{", f);
+    tex_text(f, maxat ? maxat : "--");
+    fputs("}\n", f);
+    snprintf(buf, sizeof buf, "%zu", n);
+    exec_def(f, "n", tag, al[a], buf);
+    snprintf(buf, sizeof buf, "%zu", nl);
+    exec_def(f, "nl", tag, al[a], buf);
+    snprintf(buf, sizeof buf, "%zu", nh);
+    exec_def(f, "nh", tag, al[a], buf);
+  }
+  table_work(s, f, tag, metric, backend, profile, base, false);
+}
+
+int tb_summary_write_exec_tex(const tb_summary_t *s, FILE *f, const char *cmdline) {
+  fputs("% generated by: ", f);
+  tex_text(f, cmdline);
+  fputs("\n% Do not edit: every number here is derived from the exec run set below.\n", f);
+  fputs("\\newcommand\\tbExecSource{", f);
+  tex_text(f, s->source);
+  fputs("}\n", f);
+  /* timed runs per allocator and program: the largest n of a wall_time group */
+  size_t runs = 0, progs = 0;
+  for (size_t i = 0; i < s->ngroups; i++) {
+    const tb_sum_group_t *g = &s->groups[i];
+    if (strcmp(g->metric, "wall_time")) continue;
+    if (g->n > runs) runs = g->n;
+    bool seen = false;
+    for (size_t k = 0; k < i && !seen; k++) seen = !strcmp(s->groups[k].metric, "wall_time") && !strcmp(s->groups[k].workload, g->workload);
+    progs += !seen;
+  }
+  fprintf(f, "\\newcommand\\tbExecRuns{%zu}\n\\newcommand\\tbExecPrograms{%zu}\n", runs, progs);
+  const char *px = exec_profile(s, "x86"), *pa = exec_profile(s, "ARM");
+  fputs("\\newcommand\\tbExecProfileX{", f);
+  tex_key_part(f, px ? px : "none");
+  fputs("}\n\\newcommand\\tbExecProfileArm{", f);
+  tex_key_part(f, pa ? pa : "none");
+  fputs("}\n", f);
+  exec_stats(s, f, "ExecTime", "wall_time", "timer", "host", "glibc");
+  exec_stats(s, f, "ExecRss", "max_rss", "timer", "host", "glibc");
+  exec_stats(s, f, "ExecFaults", "minor_faults", "timer", "host", "glibc");
+  exec_stats(s, f, "ExecLoneX", "l1d_misses", px ? "memsim" : NULL, px, TB_SUMMARY_BASELINE);
+  exec_stats(s, f, "ExecLoneArm", "l1d_misses", pa ? "memsim" : NULL, pa, TB_SUMMARY_BASELINE);
+  exec_stats(s, f, "ExecAllocLoneX", "allocator_l1d_misses", px ? "memsim" : NULL, px, TB_SUMMARY_BASELINE);
+  exec_stats(s, f, "ExecAllocLoneArm", "allocator_l1d_misses", pa ? "memsim" : NULL, pa, TB_SUMMARY_BASELINE);
+  exec_stats(s, f, "ExecTlbX", "dtlb_misses", px ? "memsim" : NULL, px, TB_SUMMARY_BASELINE);
+  exec_stats(s, f, "ExecTlbArm", "dtlb_misses", pa ? "memsim" : NULL, pa, TB_SUMMARY_BASELINE);
   return ferror(f) ? 1 : 0;
 }

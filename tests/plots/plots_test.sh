@@ -1,7 +1,7 @@
 #!/bin/sh
 # plots_test.sh: script tests of summarize, plot and the paper build.
 #   plots_test.sh TEST TESTBED SOURCE_DIR FIXTURE WORKDIR
-# TEST: errors | macros | figures | na | paper | commits | merge | compare. Exit 0 pass, 1 fail,
+# TEST: errors | macros | exec | figures | na | paper | commits | merge | compare. Exit 0 pass, 1 fail,
 # 77 skipped (a tool is missing). Every check can fail: see fail().
 set -u
 t="$1"; tb="$2"; src="$3"; fx="$4"; work="$5"
@@ -18,6 +18,34 @@ derive() { # NAME AWK-PROGRAM
 }
 
 case "$t" in
+exec)
+  # --tex-exec on a small exec run set made here: two programs, glibc and
+  # inline, five timed runs; median ratios 1.2 (a) and 0.75 (b), so the
+  # geometric mean is sqrt(0.9) = 0.95 and the greatest ratio 1.20 at a.
+  d="$work/exec"; mkdir -p "$d"
+  { echo "# command: testbed exec (test)"; echo "experiment,allocator,workload,backend,profile,threads,run,metric,value,unit"
+    for r in 1 2 3 4 5; do
+      for a in glibc inline; do
+        for w in a b; do
+          case $a$w in glibcb) m=2.0 ;; inlinea) m=1.2 ;; inlineb) m=1.5 ;; *) m=1.0 ;; esac
+          v=$(awk -v m=$m -v r=$r 'BEGIN { printf "%.4f", m * (1 + (r - 3) / 100) }')
+          echo "exec:l0,$a,$w,timer,host,1,$r,wall_time,$v,s"
+          echo "exec:l0,$a,$w,memsim,zen3@x86_64,1,$r,l1d_misses,NA,1"
+        done
+      done
+    done; } > "$d/results.csv"
+  "$tb" summarize "$d" -o "$d/summary.csv" --tex-exec "$d/exec.tex" || fail "summarize --tex-exec exit $?"
+  get() { sed -n "s/^\\\\expandafter\\\\def\\\\csname tb@exec@$1@ExecTime@inline\\\\endcsname{\\(.*\\)}$/\\1/p" "$d/exec.tex"; }
+  [ "$(get gm)" = 0.95 ] || fail "exec: gm $(get gm), expected 0.95"
+  [ "$(get max)" = 1.20 ] || fail "exec: max $(get max), expected 1.20"
+  [ "$(get maxat)" = a ] || fail "exec: maxat $(get maxat), expected a"
+  [ "$(get n)" = 2 ] || fail "exec: n $(get n), expected 2"
+  grep -q '^\\newcommand\\tbTableWorkExecTime\[1\]' "$d/exec.tex" || fail "exec: no \\tbTableWorkExecTime"
+  ! grep -q 'tb@exec@gm@ExecLoneX@' "$d/exec.tex" || fail "exec: NA misses gave a ratio"
+  grep -q '^\\newcommand\\tbExecProfileX{none}' "$d/exec.tex" || fail "exec: an all-NA profile was named"
+  grep -q '^\\newcommand\\tbExecRuns{5}' "$d/exec.tex" || fail "exec: \\tbExecRuns is not 5"
+  [ $fails -eq 0 ] && ok "exec macros: gm 0.95, max 1.20 at a, NA misses give no ratio"
+  ;;
 errors)
   # Each bad input: exit 2, a FILE:LINE message, no summary written.
   bad() { # NAME EXPECTED-LINE CONTENT
