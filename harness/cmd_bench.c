@@ -20,10 +20,18 @@
  * process measures the others wait in read(), taking no CPU.
  *
  * --adapter-check measures what the adapter costs: for glibc (in this
- * process) and each peer (in its server) every benchmark through the ops
- * table and as a plain loop calling malloc/free/realloc directly
- * (bench_seed.inc, compiled both ways), alternating within each round,
- * and prints the median per-round ratio adapter / plain.
+ * process) and each peer (in its server) every benchmark three ways, the
+ * order rotating from round to round: through the allocator's own ops
+ * table (the adapter: what bench and run measure), through glibc's ops
+ * table in the same process (the system allocator adapter: how the
+ * testbed measures the process's malloc, which in a peer's server is the
+ * preloaded peer), and as a plain loop calling malloc/free/realloc
+ * directly (bench_seed.inc, compiled both ways). It prints the median
+ * per-round ratios adapter / system (what a peer's path adds to its
+ * library preloaded and measured as glibc is; for glibc itself the same
+ * table twice, so its ratio shows the method's noise) and adapter /
+ * plain (the cost of calling through an ops table at all, which every
+ * allocator pays, the designs included).
  *
  * Operations (what ns_per_op divides by):
  *   one_alloc, one_alloc_fast   one malloc(1) + its free
@@ -150,11 +158,14 @@ static void usage(FILE *f) {
           "                     single-threaded (default: skipped then, as glibc does)\n"
           "  --csv              print benchmark,allocator,mode,ns_per_op,ratio_vs_glibc\n"
           "  --adapter-check    instead: glibc and each peer (of --allocators, default all\n"
-          "                     installed) through the ops table and as a plain loop\n"
-          "                     calling malloc directly, in the same process, alternating;\n"
-          "                     prints the median per-round ratio adapter / plain\n"
-          "                     (csv: benchmark,allocator,adapter_ns,plain_ns,ratio)\n",
-          BENCH_DEFAULT_ROUNDS);
+          "                     installed) three ways in its own process, alternating:\n"
+          "                     its ops table (adapter), glibc's ops table (system:\n"
+          "                     the process's malloc, a peer's preloaded library,\n"
+          "                     measured as glibc is) and a plain loop calling malloc\n"
+          "                     directly; prints the median per-round ratios\n"
+          "                     adapter/system and adapter/plain (csv: benchmark,\n"
+          "                     allocator,adapter_ns,system_ns,plain_ns,\n"
+          "                     ratio_system,ratio_plain)\n",          BENCH_DEFAULT_ROUNDS);
 }
 
 static int add_entries(bench_entry_t *e, size_t *n, const tb_allocator_t *a, bool adapter) {
@@ -233,19 +244,25 @@ static void stop_server(bench_entry_t *e) {
   e->pid = 0;
 }
 
-/* One measurement: benchmark b, reps repetitions, through the ops table
- * or as the plain loop; ns per op, or -1 when the allocator failed. */
-static double measure(bench_entry_t *e, size_t b, long reps, bool plain) {
+/* What a measurement calls: the allocator's ops table (A), glibc's ops
+ * table in the same process (S: the process's malloc, which in a peer's
+ * server is the peer), the plain loop (P). */
+static const char kind_char[3] = {'A', 'S', 'P'};
+
+/* One measurement: benchmark b, reps repetitions, called as kind says;
+ * ns per op, or -1 when the allocator failed. */
+static double measure(bench_entry_t *e, size_t b, long reps, char kind) {
   if (e->pid) {
     double ns;
     long ops;
-    if (fprintf(e->to, "%c %zu %ld\n", plain ? 'P' : 'A', b, reps) < 0 || fflush(e->to) ||
+    if (fprintf(e->to, "%c %zu %ld\n", kind, b, reps) < 0 || fflush(e->to) ||
         fscanf(e->from, "%lf %ld", &ns, &ops) != 2 || ops < 0)
       return -1;
     return ns / (double)ops;
   }
+  /* in this process the system adapter is glibc's table: e is glibc */
   double t0 = now_ns();
-  long ops = (plain ? benches[b].plain : benches[b].fn)(e->a, e->h, reps);
+  long ops = (kind == 'P' ? benches[b].plain : benches[b].fn)(e->a, e->h, reps);
   double t1 = now_ns();
   return ops < 0 ? -1 : (t1 - t0) / (double)ops;
 }
@@ -261,6 +278,14 @@ static int serve(const char *name) {
     fprintf(stderr, "testbed bench: --serve %s: no %s heap in this process: %s\n", name, name, strerror(errno));
     return 1;
   }
+  /* glibc's table: the system allocator adapter, here calling the peer */
+  const tb_allocator_t *sys = tb_allocator_find("glibc", 0);
+  tb_heap_t *sh = sys ? sys->create(&o) : NULL;
+  if (!sh) {
+    fprintf(stderr, "testbed bench: --serve %s: no glibc adapter heap\n", name);
+    a->destroy(h);
+    return 1;
+  }
   printf("ready\n");
   fflush(stdout);
   char kind;
@@ -268,11 +293,12 @@ static int serve(const char *name) {
   long reps;
   while (scanf(" %c %zu %ld", &kind, &b, &reps) == 3 && b < NBENCH) {
     double t0 = now_ns();
-    long ops = (kind == 'P' ? benches[b].plain : benches[b].fn)(a, h, reps);
+    long ops = kind == 'P' ? benches[b].plain(a, h, reps) : kind == 'S' ? benches[b].fn(sys, sh, reps) : benches[b].fn(a, h, reps);
     double t1 = now_ns();
     printf("%.17g %ld\n", t1 - t0, ops);
     fflush(stdout);
   }
+  sys->destroy(sh);
   a->destroy(h);
   return 0;
 }
@@ -360,8 +386,9 @@ static int bench_main(int argc, char **argv) {
       goto out;
     }
   }
-  /* [bench][entry][round]; with --adapter-check, [bench][entry][2][round]: adapter, plain */
-  size_t kinds = adapter ? 2 : 1;
+  /* [bench][entry][round]; with --adapter-check, [bench][entry][3][round]:
+   * adapter, system, plain (kind_char) */
+  size_t kinds = adapter ? 3 : 1;
   ns = calloc(NBENCH * ne * kinds * nr, sizeof *ns);
   tmp = calloc(nr, sizeof *tmp);
   if (!ns || !tmp) {
@@ -370,15 +397,15 @@ static int bench_main(int argc, char **argv) {
     goto out;
   }
   /* One warm-up round (not recorded), then the measured rounds. With
-   * --adapter-check the adapter and the plain loop alternate which goes
-   * first from round to round. */
+   * --adapter-check the three kinds rotate which goes first from round to
+   * round. */
   for (size_t r = 0; r <= nr && !status; r++)
     for (size_t b = 0; b < NBENCH && !status; b++)
       for (size_t i = 0; i < ne && !status; i++)
         for (size_t k0 = 0; k0 < kinds; k0++) {
-          size_t k = kinds == 2 ? (k0 + r) % 2 : 0;
+          size_t k = (k0 + r) % kinds;
           long reps = r == 0 ? benches[b].reps / 10 : benches[b].reps;
-          double v = measure(&e[i], b, reps, k == 1);
+          double v = measure(&e[i], b, reps, kind_char[k]);
           if (v < 0) {
             fprintf(stderr, "testbed bench: %s (%s) failed in %s%s\n", e[i].a->name, e[i].mode, benches[b].name,
                     e[i].pid ? " (its server process)" : "");
@@ -391,26 +418,31 @@ static int bench_main(int argc, char **argv) {
 
   if (adapter) {
     if (csv)
-      printf("benchmark,allocator,adapter_ns,plain_ns,ratio\n");
+      printf("benchmark,allocator,adapter_ns,system_ns,plain_ns,ratio_system,ratio_plain\n");
     else
-      printf("testbed bench seed --adapter-check: %zu rounds; each allocator through its ops table (adapter) and "
-             "as a plain loop calling malloc directly, in one process (a peer's: its library preloaded); "
-             "ratio = median over rounds of (adapter ns / plain ns in the same round)\n\n"
-             "%-16s %-8s %10s %10s %8s  %s\n",
-             nr, "benchmark", "allocator", "adapter", "plain", "ratio", "ratio min..max");
+      printf("testbed bench seed --adapter-check: %zu rounds; in each allocator's process (a peer's: its library "
+             "preloaded) every benchmark through the allocator's ops table (adapter), through glibc's ops table "
+             "(system: the process's malloc measured as glibc is) and as a plain loop calling malloc directly "
+             "(plain), rotating; ratios = medians over rounds of the per-round ratios\n\n"
+             "%-16s %-8s %8s %8s %8s %9s %-13s %9s %s\n",
+             nr, "benchmark", "allocator", "adapter", "system", "plain", "/system", "  min..max", "/plain",
+             "  min..max");
     for (size_t b = 0; b < NBENCH; b++)
       for (size_t i = 0; i < ne; i++) {
-        const double *ad = &ns[((b * ne + i) * 2 + 0) * nr], *pl = &ns[((b * ne + i) * 2 + 1) * nr];
-        double rmin, rmax, ratio = round_ratios(ad, pl, nr, tmp, &rmin, &rmax);
-        memcpy(tmp, ad, nr * sizeof *tmp);
-        double mad = median(tmp, nr);
-        memcpy(tmp, pl, nr * sizeof *tmp);
-        double mpl = median(tmp, nr);
+        const double *ad = &ns[((b * ne + i) * 3 + 0) * nr], *sy = &ns[((b * ne + i) * 3 + 1) * nr],
+                     *pl = &ns[((b * ne + i) * 3 + 2) * nr];
+        double smin, smax, rs = round_ratios(ad, sy, nr, tmp, &smin, &smax);
+        double pmin, pmax, rp = round_ratios(ad, pl, nr, tmp, &pmin, &pmax);
+        double med[3];
+        for (int k = 0; k < 3; k++) {
+          memcpy(tmp, &ns[((b * ne + i) * 3 + (size_t)k) * nr], nr * sizeof *tmp);
+          med[k] = median(tmp, nr);
+        }
         if (csv)
-          printf("%s,%s,%.3f,%.3f,%.4f\n", benches[b].name, e[i].a->name, mad, mpl, ratio);
+          printf("%s,%s,%.3f,%.3f,%.3f,%.4f,%.4f\n", benches[b].name, e[i].a->name, med[0], med[1], med[2], rs, rp);
         else
-          printf("%-16s %-8s %10.2f %10.2f %8.3f  %.3f..%.3f\n", benches[b].name, e[i].a->name, mad, mpl, ratio, rmin,
-                 rmax);
+          printf("%-16s %-8s %8.2f %8.2f %8.2f %9.3f %5.3f..%5.3f %9.3f %5.3f..%5.3f\n", benches[b].name,
+                 e[i].a->name, med[0], med[1], med[2], rs, smin, smax, rp, pmin, pmax);
       }
     goto out;
   }

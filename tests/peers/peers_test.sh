@@ -11,7 +11,8 @@
 #   - runs are interleaved across allocators (run 1 of each, then run 2);
 #   - a simulator whose ISA has no library for the peer (memsim arch=aarch64
 #     here) gives NA rows with a reason, and the job does not fail;
-#   - bench seed runs the peers side by side with glibc.
+#   - bench seed runs the peers side by side with glibc, and --adapter-check
+#     measures each three ways (its table, glibc's table, a plain loop).
 set -u
 tb=$1
 isa=$2
@@ -76,5 +77,14 @@ fi
 for p in $peers; do
   n=$(awk -F, -v a="$p" '$2 == a && $3 == "preload" && $4 > 0 && $5 > 0' "$work/b.csv" | wc -l)
   [ "$n" -eq 6 ] || fail "bench seed: $n of 6 benchmarks for $p"
+done
+# --adapter-check: every peer and glibc measured three ways in its process.
+"$tb" bench seed --adapter-check --rounds 1 --csv --allocators "$(echo $peers | tr ' ' ,)" > "$work/ac.csv" 2> "$work/ac.err" \
+  || { cat "$work/ac.err" >&2; fail "bench seed --adapter-check"; }
+head -n 1 "$work/ac.csv" | grep -qx 'benchmark,allocator,adapter_ns,system_ns,plain_ns,ratio_system,ratio_plain' \
+  || fail "--adapter-check: header $(head -n 1 "$work/ac.csv")"
+for p in glibc $peers; do
+  n=$(awk -F, -v a="$p" '$2 == a && $3 > 0 && $4 > 0 && $5 > 0 && $6 > 0 && $7 > 0' "$work/ac.csv" | wc -l)
+  [ "$n" -eq 6 ] || fail "--adapter-check: $n of 6 benchmarks for $p"
 done
 echo "peers_test: ok"
