@@ -102,6 +102,21 @@ static inline bool tb_check_walk_due(unsigned long long *ops) {
   .check_level = TB_CHECK_LEVEL, .create = p##_create, .destroy = p##_destroy, .malloc = p##_malloc, \
   .free = p##_free, .calloc = p##_calloc, .realloc = p##_realloc, .aligned_alloc = p##_aligned_alloc, \
   .usable_size = p##_usable_size, .check = p##_check_op, .stats = p##_stats
+/* A design's create() starts alike: h, a pointer to its tb_heap_t (which
+ * has `space_t *space` and `space_t own_space`), becomes a zeroed
+ * descriptor on the space opts names or on its own mmap space
+ * (tb_heap_space_open), told to memsim as the heap descriptor
+ * (SPACE_TAG_DESC, for its by-region counts); NULL, with errno set, when
+ * either fails. */
+#define TB_HEAP_NEW(h, opts)                                                   \
+  do {                                                                         \
+    (h) = calloc(1, sizeof *(h));                                              \
+    if ((h) && !((h)->space = tb_heap_space_open((opts), &(h)->own_space))) { \
+      free(h);                                                                 \
+      (h) = NULL;                                                              \
+    }                                                                          \
+    if (h) space_tell((h), sizeof *(h), SPACE_TAG_DESC);                      \
+  } while (0)
 #define TB_OPS_SYMBOL_(p, l) TB_OPS_SYMBOL__(p, l)
 #define TB_OPS_SYMBOL__(p, l) tb_##p##_ops_l##l
 

@@ -4,6 +4,10 @@
  * token, and the mode is ignored because glibc locks by itself. Statistics
  * come from mallinfo2() and are process-wide, so they are meaningful only
  * while one glibc heap is in use.
+ *
+ * The functions that call the malloc family (tb_sys_*) are the system
+ * allocator adapter: the peers' tables (peers.c) use the same ones, so a
+ * peer preloaded is called exactly as glibc is.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -12,6 +16,7 @@
 #include <string.h>
 
 #include "tb_alloc.h"
+#include "tb_peers.h" /* tb_sys_*: the system allocator adapter, which the peers use too */
 
 struct tb_heap_s {
   int unused;
@@ -24,23 +29,23 @@ static tb_heap_t *glibc_create(const tb_heap_opts_t *opts) {
   return &glibc_token;
 }
 static void glibc_destroy(tb_heap_t *h) { (void)h; }
-static void *glibc_malloc(tb_heap_t *h, size_t n) {
+void *tb_sys_malloc(tb_heap_t *h, size_t n) {
   (void)h;
   return malloc(n);
 }
-static void glibc_free(tb_heap_t *h, void *p) {
+void tb_sys_free(tb_heap_t *h, void *p) {
   (void)h;
   free(p);
 }
-static void *glibc_calloc(tb_heap_t *h, size_t n, size_t s) {
+void *tb_sys_calloc(tb_heap_t *h, size_t n, size_t s) {
   (void)h;
   return calloc(n, s);
 }
-static void *glibc_realloc(tb_heap_t *h, void *p, size_t n) {
+void *tb_sys_realloc(tb_heap_t *h, void *p, size_t n) {
   (void)h;
   return realloc(p, n);
 }
-static void *glibc_aligned(tb_heap_t *h, size_t a, size_t n) {
+void *tb_sys_aligned(tb_heap_t *h, size_t a, size_t n) {
   (void)h;
   if (a == 0 || (a & (a - 1))) {
     errno = EINVAL;
@@ -55,7 +60,7 @@ static void *glibc_aligned(tb_heap_t *h, size_t a, size_t n) {
   }
   return p;
 }
-static size_t glibc_usable(tb_heap_t *h, const void *p) {
+size_t tb_sys_usable(tb_heap_t *h, const void *p) {
   (void)h;
   return p ? malloc_usable_size((void *)p) : 0;
 }
@@ -81,12 +86,12 @@ const tb_allocator_t tb_glibc_ops = {
     .check_level = -1,
     .create = glibc_create,
     .destroy = glibc_destroy,
-    .malloc = glibc_malloc,
-    .free = glibc_free,
-    .calloc = glibc_calloc,
-    .realloc = glibc_realloc,
-    .aligned_alloc = glibc_aligned,
-    .usable_size = glibc_usable,
+    .malloc = tb_sys_malloc,
+    .free = tb_sys_free,
+    .calloc = tb_sys_calloc,
+    .realloc = tb_sys_realloc,
+    .aligned_alloc = tb_sys_aligned,
+    .usable_size = tb_sys_usable,
     .check = glibc_check,
     .stats = glibc_stats,
 };

@@ -3,12 +3,9 @@
 #include "inl.h"
 
 TB_INTERNAL tb_heap_t *inl_create(const tb_heap_opts_t *opts) {
-  tb_heap_t *h = calloc(1, sizeof *h);
-  if (!h || !(h->space = tb_heap_space_open(opts, &h->own_space))) {
-    free(h);
-    return NULL;
-  }
-  space_tell(h, sizeof *h, SPACE_TAG_DESC); /* memsim's by-region counts */
+  tb_heap_t *h;
+  TB_HEAP_NEW(h, opts);
+  if (!h) return NULL;
   space_t *s = h->space;
   if (s->committed < 2 * INL_MIN_BLOCK || ((uintptr_t)s->base & TB_ALIGN_MASK)) {
     tb_heap_space_close(h->space, &h->own_space);

@@ -16,12 +16,9 @@ static tb_heap_t *oob_create_undo(tb_heap_t *h, int rc) {
 #endif
 
 TB_INTERNAL tb_heap_t *oob_create(const tb_heap_opts_t *opts) {
-  tb_heap_t *h = calloc(1, sizeof *h);
-  if (!h || !(h->space = tb_heap_space_open(opts, &h->own_space))) {
-    free(h);
-    return NULL;
-  }
-  space_tell(h, sizeof *h, SPACE_TAG_DESC); /* memsim's by-region counts */
+  tb_heap_t *h;
+  TB_HEAP_NEW(h, opts);
+  if (!h) return NULL;
   /* The record array uses the user space's os table so that failure
    * injection reaches it too; it starts with one page of records. */
   space_config_t rc_cfg = {.initial = OOB_REC_COLOR + 64 * sizeof(oob_rec_t), .reserve = OOB_REC_RESERVE,

@@ -3,7 +3,7 @@
  * the peer's own library: create() checks that with dladdr(malloc) and
  * fails (errno ENOENT, and a message on stderr) in a process where it is
  * not, e.g. one started without the library preloaded. The operations
- * call the malloc family directly, as the glibc reference does;
+ * are the system allocator adapter of glibc.c (tb_sys_*), glibc's own;
  * statistics are all NA. exec_env() names the library to preload for an
  * ISA; the registry (registry.c) lists the peers installed for this
  * build's ISA (tb_peer_installed_at). */
@@ -140,39 +140,6 @@ static int peer_env(const char *name, const char *isa, const char **env, size_t 
 }
 
 static void peer_destroy(tb_heap_t *h) { (void)h; }
-static void *peer_malloc(tb_heap_t *h, size_t n) {
-  (void)h;
-  return malloc(n);
-}
-static void peer_free(tb_heap_t *h, void *p) {
-  (void)h;
-  free(p);
-}
-static void *peer_calloc(tb_heap_t *h, size_t n, size_t s) {
-  (void)h;
-  return calloc(n, s);
-}
-static void *peer_realloc(tb_heap_t *h, void *p, size_t n) {
-  (void)h;
-  return realloc(p, n);
-}
-/* The common API's aligned_alloc: any power of two, below 16 taken as 16. */
-static void *peer_aligned(tb_heap_t *h, size_t a, size_t n) {
-  (void)h;
-  if (a == 0 || (a & (a - 1))) {
-    errno = EINVAL;
-    return NULL;
-  }
-  void *p = NULL;
-  int rc = posix_memalign(&p, a < TB_ALIGN ? TB_ALIGN : a, n);
-  if (rc) errno = rc;
-  return rc ? NULL : p;
-}
-extern size_t malloc_usable_size(void *);
-static size_t peer_usable(tb_heap_t *h, const void *p) {
-  (void)h;
-  return p ? malloc_usable_size((void *)p) : 0;
-}
 static bool peer_check(tb_heap_t *h, char *why, size_t len) {
   if (why && len) snprintf(why, len, "%s cannot be validated from outside", h->peer->name);
   return true;
@@ -192,9 +159,9 @@ static void peer_stats(tb_heap_t *h, tb_stats_t *st) {
   }                                                                                                        \
   const tb_allocator_t tb_##id##_ops = {                                                                   \
       .name = #id, .description = desc, .caps = TB_CAP_FREE, .check_level = -1,                           \
-      .create = id##_create, .destroy = peer_destroy, .malloc = peer_malloc, .free = peer_free,            \
-      .calloc = peer_calloc, .realloc = peer_realloc, .aligned_alloc = peer_aligned,                       \
-      .usable_size = peer_usable, .check = peer_check, .stats = peer_stats, .exec_env = id##_env};
+      .create = id##_create, .destroy = peer_destroy, .malloc = tb_sys_malloc, .free = tb_sys_free,        \
+      .calloc = tb_sys_calloc, .realloc = tb_sys_realloc, .aligned_alloc = tb_sys_aligned,                 \
+      .usable_size = tb_sys_usable, .check = peer_check, .stats = peer_stats, .exec_env = id##_env};
 
 TB_PEER_OPS(jemalloc, "peer: jemalloc (" TB_PEER_DIR "libjemalloc.so.2, libjemalloc2), preloaded in a process of its own")
 TB_PEER_OPS(mimalloc, "peer: mimalloc (" TB_PEER_DIR "libmimalloc.so.2, libmimalloc2.0), preloaded in a process of its own")

@@ -52,4 +52,16 @@ bool tb_peer_lib_for(const tb_peer_t *p, const char *isa, char *path, size_t len
 /* Whether this process's malloc is the peer's library (it was preloaded). */
 bool tb_peer_is_active(const tb_peer_t *p);
 
+/* The system allocator adapter (allocators/glibc/glibc.c): the common API
+ * over the process's malloc family, h ignored. glibc's table and every
+ * peer's use these same functions, so a peer preloaded is called exactly
+ * as glibc is (bench seed --adapter-check measures it). aligned_alloc
+ * takes any power of two (below 16 as 16), else EINVAL. */
+void *tb_sys_malloc(tb_heap_t *h, size_t n);
+void tb_sys_free(tb_heap_t *h, void *p);
+void *tb_sys_calloc(tb_heap_t *h, size_t n, size_t s);
+void *tb_sys_realloc(tb_heap_t *h, void *p, size_t n);
+void *tb_sys_aligned(tb_heap_t *h, size_t a, size_t n);
+size_t tb_sys_usable(tb_heap_t *h, const void *p);
+
 #endif
