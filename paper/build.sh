@@ -39,16 +39,23 @@ fi
 command -v latexmk >/dev/null || { echo "paper/build.sh: latexmk not found (apt-get install latexmk texlive-latex-recommended ...)" >&2; exit 2; }
 mkdir -p "$out/generated" "$out/figures"
 out=$(cd "$out" && pwd)
+case $testbed in /*) ;; *) testbed=$(pwd)/$testbed ;; esac
+# A run set inside the source tree is named from its top (results/reference),
+# so the paper shows the same path on every clone; one elsewhere in full.
+# shown DIR: DIR's path as the paper shows it.
+shown() { d=$(cd "$1" && pwd); case $d in "$root"/*) printf '%s\n' "${d#"$root"/}" ;; *) printf '%s\n' "$d" ;; esac; }
 # Reproducible output: fixed dates in plots and in the PDF.
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-0}"
 export FORCE_SOURCE_DATE=1
-"$testbed" summarize "$runset" -o "$out/generated/summary.csv" --tex "$out/generated/numbers.tex"
+rs=$(shown "$runset")
+(cd "$root" && "$testbed" summarize "$rs" -o "$out/generated/summary.csv" --tex "$out/generated/numbers.tex")
 "$testbed" plot "$runset" --out "$out/figures" --scripts "$root/plots"
 # The exec run set, if any: \tbExectrue and its macros, else no file.
 rm -f "$out/generated/exec.tex"
 if [ "$execset" != none ] && [ -f "$execset/results.csv" ]; then
-  "$testbed" summarize "$execset" -o "$out/generated/exec-summary.csv" --verdicts "$out/generated/exec-verdicts.csv" \
-    --tex-exec "$out/generated/exec-numbers.tex"
+  es=$(shown "$execset")
+  (cd "$root" && "$testbed" summarize "$es" -o "$out/generated/exec-summary.csv" \
+    --verdicts "$out/generated/exec-verdicts.csv" --tex-exec "$out/generated/exec-numbers.tex")
   printf '%s\n' '\tbExectrue' "\\newcommand\\tbExecCommits{$("$here/commits.sh" "$execset/meta.json")}" \
     '\input{generated/exec-numbers.tex}' > "$out/generated/exec.tex"
 fi
