@@ -149,9 +149,9 @@ static tb_always_inline void oob_split_tail(tb_heap_t *h, uint32_t i, uint32_t j
 #if OOB_BINS_ARRAY
 /* Step 2 of the malloc fast path below, with arrays: out of line, so that
  * the exact-fit and top paths keep few registers (the remainder's entry
- * needs several). n is small, nb the first non-empty bin above its bin. */
-static tb_noinline void *oob_malloc_split_fast(tb_heap_t *h, size_t n, unsigned nb) {
-  size_t s = tbd_block_size(n);
+ * needs several). n is small (block size s), nb the first non-empty bin
+ * above its bin. */
+static tb_noinline void *oob_malloc_split_fast(tb_heap_t *h, size_t n, size_t s, unsigned nb) {
   oob_rec_t *rec = h->rec;
   uint32_t i;
   /* The entry gives the size; the remainder's bin must take it without
@@ -178,9 +178,36 @@ static tb_noinline void *oob_malloc_split_fast(tb_heap_t *h, size_t n, unsigned 
   }
   return oob_malloc_core(h, n);
 }
-#endif
+#else
+/* Step 2 of the malloc fast path below, with lists: the newest block of
+ * bin nb, the first non-empty bin above the bin of small request n (block
+ * size s), split when TBD_ABOVE_SPLITS says so (always with a 16-byte
+ * minimum block; else the general way takes it whole). Out of line, for
+ * the same reason as with arrays: inline, its registers were saved and
+ * restored by every malloc fast path, the exact fit and the top included
+ * (four registers, where 08a1d09 saved none on the exact fit and two on
+ * the top; now one on both). */
+static tb_noinline void *oob_malloc_split_fast(tb_heap_t *h, size_t n, size_t s, unsigned nb) {
+  oob_rec_t *rec = h->rec;
+  uint32_t j;
+  if (TBD_ABOVE_SPLITS(oob_size(&rec[h->bin[nb]]), s) && tb_likely(j = oob_rec_take(h))) {
+    uint32_t i = h->bin[nb];
+    oob_rec_t *r = &rec[i];
+    uint64_t have = oob_size(r), boff = h->bin_off[nb];
+    oob_bin_behead(h, nb, r->fd);
+    oob_split_tail(h, i, j, boff, have, s);
+    oob_bin_insert(h, j);
+    OOB_ASSERT_FREE(h, j);
+    h->rem = j;
+    h->rem_bin = tb_bin_index(have - s);
+    TB_STAT_INC(h->st, bin_steps);
+    TB_STAT_INC(h->st, splits);
+    TB_STAT_INC(h->st, mallocs);
+    return oob_enframe(h, i, boff);
+  }
+  return oob_malloc_core(h, n);
+}
 
-#if !OOB_BINS_ARRAY
 /* Step 2 of the fit rule for small exact bin b: the first non-empty bin
  * above it (TB_NBINS: none). When the remainder of the last step-2 split
  * of the fast path still heads its bin and no bin between b and it is
@@ -249,28 +276,8 @@ TB_INTERNAL tb_always_inline void *oob_malloc_unlocked(tb_heap_t *h, size_t n) {
     if ((h->map.w[0] | h->map.w[1]) && (nb = oob_step2_bin(h, b)) < TB_NBINS) {
 #endif
       /* Step 2 of the fit rule: the newest block of the first non-empty
-       * bin above, split when TBD_ABOVE_SPLITS says so (always with a
-       * 16-byte minimum block; else the general way takes it whole). */
-#if OOB_BINS_ARRAY
-      return oob_malloc_split_fast(h, n, nb);
-#else
-      uint32_t j;
-      if (TBD_ABOVE_SPLITS(oob_size(&rec[h->bin[nb]]), s) && tb_likely(j = oob_rec_take(h))) {
-        i = h->bin[nb];
-        oob_rec_t *r = &rec[i];
-        uint64_t have = oob_size(r), boff = h->bin_off[nb];
-        oob_bin_behead(h, nb, r->fd);
-        oob_split_tail(h, i, j, boff, have, s);
-        oob_bin_insert(h, j);
-        OOB_ASSERT_FREE(h, j);
-        h->rem = j;
-        h->rem_bin = tb_bin_index(have - s);
-        TB_STAT_INC(h->st, bin_steps);
-        TB_STAT_INC(h->st, splits);
-        TB_STAT_INC(h->st, mallocs);
-        return oob_enframe(h, i, boff);
-      }
-#endif
+       * bin above, split (out of line: oob_malloc_split_fast). */
+      return oob_malloc_split_fast(h, n, s, nb);
     } else {
       /* Step 3: no bin can serve s; the top, when it holds s without
        * growing and the rest can stand alone (tbd_top_take takes s). */
