@@ -24,8 +24,9 @@ TB_INTERNAL size_t oob_usable_size(tb_heap_t *h, const void *p) {
  * for the remainder, which goes to the head of its bin as a block freed
  * now would (the same as joining n and splitting the tail off with a new
  * record, one record fewer to recycle and take); with no remainder n is
- * recycled. */
-static tb_noinline void oob_grow_into_next(tb_heap_t *h, uint32_t i, uint32_t n, uint64_t have, size_t s) {
+ * recycled. Returns p (the block's user pointer, or anything), so that
+ * the fast path of oob_realloc can call it last. */
+static tb_noinline void *oob_grow_into_next(tb_heap_t *h, uint32_t i, uint32_t n, uint64_t have, size_t s, void *p) {
   oob_rec_t *rec = h->rec, *r = &rec[i], *x = &rec[n];
   uint64_t xs = oob_size(x), rem = have + xs - s;
   unsigned xb = tb_bin_index(xs);
@@ -46,6 +47,13 @@ static tb_noinline void oob_grow_into_next(tb_heap_t *h, uint32_t i, uint32_t n,
   oob_set(r, s, OOB_USED);
   OOB_ASSERT_USED(h, i);
   if (r->next == n) OOB_ASSERT_FREE(h, n); /* the remainder */
+  return p;
+}
+
+/* oob_shrink, returning p, for the same reason. */
+static tb_noinline void *oob_shrink_then(tb_heap_t *h, uint32_t i, size_t s, void *p) {
+  oob_shrink(h, i, s);
+  return p;
 }
 
 /* Block i (USED, `have` bytes), followed by the top, grows to s > have
@@ -79,7 +87,7 @@ static bool oob_resize(tb_heap_t *h, uint32_t i, size_t n, size_t s) {
   if (!nx) return oob_grow_into_top(h, r, have, s);
   oob_rec_t *x = &h->rec[nx];
   if (oob_status(x) != OOB_FREE || !tbd_grow_fits(have, oob_size(x), s)) return false;
-  oob_grow_into_next(h, i, nx, have, s);
+  oob_grow_into_next(h, i, nx, have, s, NULL);
   return true;
 }
 
@@ -184,7 +192,9 @@ TB_INTERNAL void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
      * free successor that is large enough, or move when the successor is
      * in use; the same decisions as oob_resize and the general
      * move, taken sooner. A free successor or the top too small, and large
-     * blocks, go the general way. */
+     * blocks, go the general way. Every call out of it is its last act (a
+     * tail call unless level 3's walk follows), so that at level 0 it
+     * saves no register and sets up no frame. */
     uint32_t i = oob_get_rec(h, p);
     /* Counted once here for every way out (the general way does not count
      * it again when it is given i). Counted on each way out instead, next
@@ -202,9 +212,8 @@ TB_INTERNAL void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
     if (tb_likely((sz & OOB_STATUS_MASK) == OOB_USED)) {
       tbd_realloc_t c = tbd_realloc_case(false, have, 0, n, s, false /* s is small: never large */);
       if (c != TBD_RE_NEXT) { /* kept or shrunk: never moved while small */
-        if (c == TBD_RE_SHRINK) oob_shrink(h, i, s);
         TB_STAT_INC(h->st, realloc_inplace);
-        return oob_done(h, p, "realloc");
+        return oob_done(h, c == TBD_RE_SHRINK ? oob_shrink_then(h, i, s, p) : p, "realloc");
       }
       if (!nx) { /* the top follows: grow into what it holds */
         if (oob_grow_into_top(h, r, have, s)) {
@@ -217,9 +226,8 @@ TB_INTERNAL void *oob_realloc(tb_heap_t *h, void *p, size_t n) {
           return oob_done(h, oob_move_copy_unlocked(h, i, p, have, s, n), "realloc");
         }
         if (tbd_grow_fits(have, xsz & ~OOB_STATUS_MASK, s)) {
-          oob_grow_into_next(h, i, nx, have, s);
           TB_STAT_INC(h->st, realloc_inplace);
-          return oob_done(h, p, "realloc");
+          return oob_done(h, oob_grow_into_next(h, i, nx, have, s, p), "realloc");
         }
       }
     }
