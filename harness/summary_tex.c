@@ -26,7 +26,9 @@
  * \tbProfileX, \tbProfileArm, \tbWorkloadA, \tbWorkloadB, \tbCacheBackend,
  * the tables \tbTableSteps, \tbTablePages, \tbTableWork..., \tbTableTime,
  * \tbTableRegions (each takes its caption), and the tolerances
- * \tbSimTol, \tbMissFloor. */
+ * \tbSimTol, \tbMissFloor. An exec run set (testbed exec) has macros of
+ * its own, \tbExec{...} and \tbTableWorkExec... (tb_summary_write_exec_tex,
+ * at the end of this file). */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -303,6 +305,19 @@ static FILE *head_end(head_t *hd) {
   return hd->out;
 }
 
+/* The baseline's group of a table cell: allocator base, workload w, metric,
+ * backend and profile (any profile when NULL); NULL when the run set has none. */
+static const tb_sum_group_t *base_group(const tb_summary_t *s, const char *base, const char *w, const char *metric,
+                                        const char *backend, const char *profile) {
+  for (size_t i = 0; i < s->ngroups; i++) {
+    const tb_sum_group_t *g = &s->groups[i];
+    if (!strcmp(g->allocator, base) && !strcmp(g->workload, w) && !strcmp(g->metric, metric) &&
+        !strcmp(g->backend, backend) && (!profile || !strcmp(g->profile, profile)))
+      return g;
+  }
+  return NULL;
+}
+
 /* \tbTableWorkNAME: one row per workload (grouped by class), the baseline's
  * median, then each other allocator's ratio to it, for one metric, backend
  * and profile. */
@@ -341,13 +356,7 @@ static void table_work(const tb_summary_t *s, FILE *f, const char *name, const c
       fprintf(f, "\\multicolumn{%zu}{l}{\\emph{%s}} \\\\\n", nal + 1, class_name(c));
       cls = c;
     }
-    const tb_sum_group_t *b = NULL;
-    for (size_t i = 0; i < s->ngroups && !b; i++) {
-      const tb_sum_group_t *g = &s->groups[i];
-      if (!strcmp(g->allocator, base) && !strcmp(g->workload, wl[w]) && !strcmp(g->metric, metric) &&
-          !strcmp(g->backend, backend) && (!profile || !strcmp(g->profile, profile)))
-        b = g;
-    }
+    const tb_sum_group_t *b = base_group(s, base, wl[w], metric, backend, profile);
     fputs(by_class ? "\\quad " : "", f);
     tex_text(f, wl[w]);
     char buf[64];
@@ -845,13 +854,7 @@ static void exec_stats(const tb_summary_t *s, FILE *f, const char *tag, const ch
     double lsum = 0, max = NAN;
     const char *maxat = NULL;
     for (size_t w = 0; w < nwl; w++) {
-      const tb_sum_group_t *b = NULL;
-      for (size_t i = 0; i < s->ngroups && !b; i++) {
-        const tb_sum_group_t *g = &s->groups[i];
-        if (!strcmp(g->allocator, base) && !strcmp(g->workload, wl[w]) && !strcmp(g->metric, metric) &&
-            !strcmp(g->backend, backend) && (!profile || !strcmp(g->profile, profile)))
-          b = g;
-      }
+      const tb_sum_group_t *b = base_group(s, base, wl[w], metric, backend, profile);
       const tb_sum_group_t *d =
           b ? tb_summary_lookup(s, b->experiment, al[a], b->workload, b->backend, b->profile, b->threads, metric) : NULL;
       double r, lo, hi;
