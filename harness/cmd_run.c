@@ -222,6 +222,7 @@ static int spawn(char *const argv[], const char **add, int nadd, char *err, size
             errno == ENOEXEC ? " (an emulated testbed: set TB_EXEC_WRAPPER to the emulator command)" : "");
     _exit(127);
   }
+  if (pid > 0) tb_tmp_child(pid); /* a signal that ends us ends it first (tmpfiles.h) */
   free(envp);
   free(wcopy);
   if (pid < 0) {
@@ -231,9 +232,11 @@ static int spawn(char *const argv[], const char **add, int nadd, char *err, size
   int st;
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) {
+      tb_tmp_child(0);
       snprintf(err, errlen, "waitpid: %s", strerror(errno));
       return -1;
     }
+  tb_tmp_child(0);
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
   if (WIFEXITED(st))
     snprintf(err, errlen, "the child exited with status %d", WEXITSTATUS(st));

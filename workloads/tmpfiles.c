@@ -1,10 +1,13 @@
 /* tmpfiles.c: removing temporary names when a signal ends the process
  * (see tmpfiles.h). The table is fixed (no allocation) and the handler
- * calls only async-signal-safe functions (unlink, rmdir, signal, raise). */
+ * calls only async-signal-safe functions (kill, waitpid, unlink, rmdir,
+ * signal, raise). */
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tmpfiles.h"
@@ -18,8 +21,12 @@ static struct {
 } slots[NSLOTS];
 
 static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+static atomic_int child; /* tb_tmp_child's pid, 0: none */
 
 static void on_signal(int sig) {
+  pid_t c = (pid_t)atomic_load_explicit(&child, memory_order_acquire);
+  if (c > 0 && kill(c, sig) == 0)
+    while (waitpid(c, NULL, 0) < 0 && errno == EINTR) {}
   for (int pass = 0; pass < 2; pass++) /* files first, then the directories they were in */
     for (int i = NSLOTS - 1; i >= 0; i--)
       if (atomic_load_explicit(&slots[i].used, memory_order_acquire) == 1 && slots[i].dir == (pass == 1)) {
@@ -68,3 +75,5 @@ void tb_tmp_forget(const char *path) {
       return;
     }
 }
+
+void tb_tmp_child(pid_t pid) { atomic_store_explicit(&child, (int)pid, memory_order_release); }
