@@ -10,7 +10,9 @@
  * opens the backend: every metric is NA and one notice says why, so an
  * experiment that lists papi runs everywhere. Where PAPI works but none of
  * the events asked for can be counted, that is the caller's mistake and
- * open fails.
+ * open fails; where it counts nothing, a custom list none of whose names
+ * PAPI knows (presets are known there too, native names are not) fails
+ * the same way.
  *
  * The profile part of the spec ("papi:EV1+EV2") replaces the default
  * metric list by raw event names; each event is then its own metric.
@@ -269,6 +271,20 @@ static tb_backend_inst_t *papi_open(const char *profile, int nthreads, char *err
   }
   char why[160];
   if (cpu_component_disabled(why, sizeof why)) {
+    /* Nothing can be counted, but a custom list of names none of which PAPI
+     * knows (not even as an uncountable preset) is still a mistake, and
+     * says so as it does where PAPI counts: the run would record nothing
+     * but NA for events that exist nowhere. */
+    if (profile && *profile) {
+      int named = 0, code;
+      for (int i = 0; i < b->nm; i++) named += PAPI_event_name_to_code(b->m[i].def.cand[0], &code) == PAPI_OK;
+      if (!named) {
+        snprintf(err, errlen, "papi: no event can be counted here (%s: no event of that name here; PAPI can count nothing: %s)",
+                 b->m[0].def.cand[0], why);
+        free(b);
+        return NULL;
+      }
+    }
     b->nothing = true;
     for (int i = 0; i < b->nm; i++) snprintf(b->m[i].why, sizeof b->m[i].why, "%s", why);
     char msg[sizeof last_notice];
