@@ -10,9 +10,9 @@
  * opens the backend: every metric is NA and one notice says why, so an
  * experiment that lists papi runs everywhere. Where PAPI works but none of
  * the events asked for can be counted, that is the caller's mistake and
- * open fails; where it counts nothing, a custom list none of whose names
- * PAPI knows (presets are known there too, native names are not) fails
- * the same way.
+ * open fails; where it counts nothing, a custom list of which no name
+ * can be an event (no preset, no COMPONENT::EVENT native name) fails the
+ * same way.
  *
  * The profile part of the spec ("papi:EV1+EV2") replaces the default
  * metric list by raw event names; each event is then its own metric.
@@ -271,13 +271,18 @@ static tb_backend_inst_t *papi_open(const char *profile, int nthreads, char *err
   }
   char why[160];
   if (cpu_component_disabled(why, sizeof why)) {
-    /* Nothing can be counted, but a custom list of names none of which PAPI
-     * knows (not even as an uncountable preset) is still a mistake, and
-     * says so as it does where PAPI counts: the run would record nothing
-     * but NA for events that exist nowhere. */
+    /* Nothing can be counted, but a custom list none of whose names can be
+     * an event is still a mistake, and says so as it does where PAPI
+     * counts. PAPI knows its presets here (PAPI_L1_DCM resolves, with no
+     * counter behind it); a native name of a component (perf::CYCLES)
+     * cannot be checked while that component is disabled, so it is taken
+     * on trust; a bare name that is no preset (NOSUCH) is refused. */
     if (profile && *profile) {
       int named = 0, code;
-      for (int i = 0; i < b->nm; i++) named += PAPI_event_name_to_code(b->m[i].def.cand[0], &code) == PAPI_OK;
+      for (int i = 0; i < b->nm; i++) {
+        const char *ev = b->m[i].def.cand[0];
+        named += PAPI_event_name_to_code(ev, &code) == PAPI_OK || strstr(ev, "::") != NULL;
+      }
       if (!named) {
         snprintf(err, errlen, "papi: no event can be counted here (%s: no event of that name here; PAPI can count nothing: %s)",
                  b->m[0].def.cand[0], why);
