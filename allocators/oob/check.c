@@ -205,9 +205,6 @@ static bool oob_walk(tb_heap_t *h, oob_walk_t *w, char *why, size_t len) {
 
   for (unsigned b = 0; b < TB_NBINS; b++) {
     if (tb_binmap_test(&h->map, b) != (h->bin[b] != 0)) OOB_FAIL("bitmap bit %u disagrees with the bin", b);
-    if (h->bin[b] && h->bin[b] < h->nrec && h->bin_off[b] != h->rec[h->bin[b]].off)
-      OOB_FAIL("bin %u: head offset %llu, its record %u says %llu", b, (unsigned long long)h->bin_off[b], h->bin[b],
-               (unsigned long long)h->rec[h->bin[b]].off);
     uint32_t bk = 0;
     for (uint32_t j = h->bin[b]; j; j = h->rec[j].fd) {
       if (j >= h->nrec) OOB_FAIL("bin %u links to record %u out of range", b, j);

@@ -162,16 +162,13 @@ static tb_always_inline void oob_bin_head_small(tb_heap_t *h, uint32_t q, unsign
   uint32_t fd = r->fd, head = h->bin[mb];
   uint64_t gone = 0; /* qb's bit, when q was its only member */
   h->bin[qb] = fd;
-  if (fd) {
+  if (fd)
     rec[fd].bk = 0;
-    h->bin_off[qb] = rec[fd].off;
-  } else {
+  else
     gone = (uint64_t)1 << qb;
-  }
   r->fd = head; /* r->bk stays 0: q heads its new bin too */
   if (head) rec[head].bk = q;
   h->bin[mb] = q;
-  h->bin_off[mb] = r->off;
   h->map.w[0] = (h->map.w[0] & ~gone) | (uint64_t)1 << mb;
 }
 
@@ -238,7 +235,7 @@ TB_INTERNAL tb_always_inline void oob_release_unlocked(tb_heap_t *h, uint32_t i,
       }
 #else
       r->size = (sz & ~OOB_STATUS_MASK) | OOB_FREE;
-      oob_bin_insert_at(h, i, sz & ~OOB_STATUS_MASK, (uint64_t)((const uint8_t *)p - h->base) - TB_WORD);
+      oob_bin_insert(h, i);
       OOB_ASSERT_FREE(h, i);
       return;
 #endif

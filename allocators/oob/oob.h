@@ -215,11 +215,6 @@ struct tb_heap_s {
   uint32_t rem;          /* a hint for the malloc fast path: the remainder of its last step-2 split */
   uint32_t rem_bin;      /* ... and the bin it went to; the hint holds only while it heads that bin */
   uint32_t bin[TB_NBINS]; /* head record of each bin (most recently freed) */
-  /* The block offset of each bin's head (== rec[bin[b]].off, meaningful
-   * while bin[b] != 0): the malloc fast path returns it without first
-   * loading the head's record, so that the pointer it hands out does not
-   * wait for two dependent loads (bin head, then record). */
-  uint64_t bin_off[TB_NBINS];
 #endif
   space_t *space;       /* the user region */
   bool can_grow;        /* space->kind == SPACE_MMAP: large blocks are mapped */
@@ -494,48 +489,35 @@ static tb_always_inline bool oob_bins_ready(tb_heap_t *h) { return tb_likely(oob
 #else /* lists */
 /* ---- bins: doubly linked lists of record indices ------------------------------ */
 
-/* Record i, a free block of `size` bytes at offset off (its record's
- * size and off), becomes the head of its bin. A caller that knows off
- * from the user pointer passes it, so the stores do not wait for the
- * record's load. */
-static tb_always_inline void oob_bin_insert_at(tb_heap_t *h, uint32_t i, uint64_t size, uint64_t off) {
+static inline void oob_bin_insert(tb_heap_t *h, uint32_t i) {
   oob_rec_t *r = &h->rec[i];
-  unsigned b = tb_bin_index(size);
+  unsigned b = tb_bin_index(oob_size(r));
   uint32_t head = h->bin[b];
-  tb_assert(oob_size(r) == size && r->off == off);
   r->fd = head;
   r->bk = 0;
   if (head) h->rec[head].bk = i;
   h->bin[b] = i;
-  h->bin_off[b] = off;
   tb_binmap_set(&h->map, b);
-}
-
-static inline void oob_bin_insert(tb_heap_t *h, uint32_t i) {
-  const oob_rec_t *r = &h->rec[i];
-  oob_bin_insert_at(h, i, oob_size(r), r->off);
 }
 
 /* Bin b's head goes and its successor fd (0: none) becomes the head. */
 static tb_always_inline void oob_bin_behead(tb_heap_t *h, unsigned b, uint32_t fd) {
   h->bin[b] = fd;
-  if (fd) {
+  if (fd)
     h->rec[fd].bk = 0;
-    h->bin_off[b] = h->rec[fd].off;
-  } else {
+  else
     tb_binmap_clear(&h->map, b);
-  }
 }
 
 /* Remove record i from bin b (its bin, computed by the caller). */
 static inline void oob_bin_unlink(tb_heap_t *h, uint32_t i, unsigned b) {
   oob_rec_t *r = &h->rec[i];
-  if (r->bk) {
+  if (r->bk)
     h->rec[r->bk].fd = r->fd;
-    if (r->fd) h->rec[r->fd].bk = r->bk;
-  } else {
-    oob_bin_behead(h, b, r->fd);
-  }
+  else
+    h->bin[b] = r->fd;
+  if (r->fd) h->rec[r->fd].bk = r->bk;
+  if (!h->bin[b]) tb_binmap_clear(&h->map, b);
 }
 
 static inline void oob_bin_remove(tb_heap_t *h, uint32_t i) { oob_bin_unlink(h, i, tb_bin_index(oob_size(&h->rec[i]))); }
@@ -548,16 +530,16 @@ static inline void oob_bin_move(tb_heap_t *h, uint32_t i, unsigned from, unsigne
   uint32_t fd = r->fd, bk = r->bk;
   if (bk) {
     rec[bk].fd = fd;
-    if (fd) rec[fd].bk = bk;
   } else {
-    oob_bin_behead(h, from, fd);
+    h->bin[from] = fd;
+    if (!fd) tb_binmap_clear(&h->map, from);
   }
+  if (fd) rec[fd].bk = bk;
   uint32_t head = h->bin[to];
   r->fd = head;
   r->bk = 0;
   if (head) rec[head].bk = i;
   h->bin[to] = i;
-  h->bin_off[to] = r->off;
   tb_binmap_set(&h->map, to);
 }
 #endif /* OOB_BINS_ARRAY */
