@@ -206,8 +206,8 @@ static tb_noinline void *oob_malloc_split_fast(tb_heap_t *h, size_t s, unsigned 
   if (TBD_ABOVE_SPLITS(oob_size(&rec[h->bin[nb]]), s) && tb_likely(j = oob_rec_take(h))) {
     uint32_t i = h->bin[nb];
     oob_rec_t *r = &rec[i];
-    uint64_t have = oob_size(r), boff = r->off;
     oob_bin_behead(h, nb, r->fd);
+    uint64_t have = oob_size(r), boff = r->off;
     oob_split_tail(h, i, j, boff, have, s);
     oob_bin_insert(h, j);
     OOB_ASSERT_FREE(h, j);
