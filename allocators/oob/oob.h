@@ -512,12 +512,12 @@ static tb_always_inline void oob_bin_behead(tb_heap_t *h, unsigned b, uint32_t f
 /* Remove record i from bin b (its bin, computed by the caller). */
 static inline void oob_bin_unlink(tb_heap_t *h, uint32_t i, unsigned b) {
   oob_rec_t *r = &h->rec[i];
-  if (r->bk)
+  if (r->bk) {
     h->rec[r->bk].fd = r->fd;
-  else
-    h->bin[b] = r->fd;
-  if (r->fd) h->rec[r->fd].bk = r->bk;
-  if (!h->bin[b]) tb_binmap_clear(&h->map, b);
+    if (r->fd) h->rec[r->fd].bk = r->bk;
+  } else {
+    oob_bin_behead(h, b, r->fd);
+  }
 }
 
 static inline void oob_bin_remove(tb_heap_t *h, uint32_t i) { oob_bin_unlink(h, i, tb_bin_index(oob_size(&h->rec[i]))); }
@@ -530,11 +530,10 @@ static inline void oob_bin_move(tb_heap_t *h, uint32_t i, unsigned from, unsigne
   uint32_t fd = r->fd, bk = r->bk;
   if (bk) {
     rec[bk].fd = fd;
+    if (fd) rec[fd].bk = bk;
   } else {
-    h->bin[from] = fd;
-    if (!fd) tb_binmap_clear(&h->map, from);
+    oob_bin_behead(h, from, fd);
   }
-  if (fd) rec[fd].bk = bk;
   uint32_t head = h->bin[to];
   r->fd = head;
   r->bk = 0;
